@@ -1,0 +1,24 @@
+namespace LongLived.Contracts.Grains;
+
+/// <summary>One numbered message of a channel, as stored in its history and sent on its Orleans stream.</summary>
+[GenerateSerializer, Immutable, Alias("ll.ChannelMessage")]
+public sealed record ChannelMessage(string Channel, ulong Offset, string Epoch, string Data, long PublishedUnixMs)
+{
+    /// <summary>Set only on history entries published with an idempotency key.</summary>
+    [Id(0)] public string? IdempotencyKey { get; init; }
+}
+
+/// <summary>A channel's numbering and newest offset.</summary>
+[GenerateSerializer, Immutable, Alias("ll.ChannelHead")]
+public sealed record ChannelHead(string Epoch, ulong Head);
+
+/// <summary>
+/// The answer to a read after a position. When <see cref="Recoverable"/> is false the position cannot be honoured
+/// (other epoch, older than the history, or beyond the head) and <see cref="Messages"/> is empty.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ll.HistoryPage")]
+public sealed record HistoryPage(string Epoch, ulong Head, bool Recoverable, IReadOnlyList<ChannelMessage> Messages);
+
+/// <summary>A position in a channel: last offset seen in the numbering <paramref name="Epoch"/>.</summary>
+[GenerateSerializer, Immutable, Alias("ll.ChannelPosition")]
+public sealed record ChannelPosition(ulong Offset, string Epoch);

@@ -1,0 +1,35 @@
+namespace LongLived.Contracts.Grains;
+
+/// <summary>
+/// Channel naming, shared by the gateway (validation) and the silo (generator).
+/// A client's own channel is "client/&lt;id&gt;"; topic names cannot contain '/', so they never collide with it.
+/// </summary>
+public static class ChannelNames
+{
+    public const string ClientPrefix = "client/";
+    public const int MaxTopicLength = 128;
+
+    public static string ForClient(string clientId) => ClientPrefix + clientId;
+
+    public static bool TryGetClientId(string channel, out string clientId)
+    {
+        if (channel.StartsWith(ClientPrefix, StringComparison.Ordinal))
+        {
+            clientId = channel[ClientPrefix.Length..];
+            return true;
+        }
+        clientId = "";
+        return false;
+    }
+
+    /// <summary>Topics: [A-Za-z0-9][A-Za-z0-9_.:-]*, 1..128 characters.</summary>
+    public static bool IsValidTopic(string name)
+    {
+        if (name.Length is 0 or > MaxTopicLength || !char.IsAsciiLetterOrDigit(name[0])) return false;
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or ':' or '-')) return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,25 @@
+namespace LongLived.Contracts.Grains;
+
+/// <summary>
+/// One channel (key = channel name): numbers messages 1, 2, 3 … without holes, keeps a bounded history,
+/// publishes each message on the channel's Orleans stream after storing it. A client channel ("client/&lt;id&gt;")
+/// also runs the mock-data generator while subscribers keep renewing their lease.
+/// </summary>
+[Alias("ll.IChannelGrain")]
+public interface IChannelGrain : IGrainWithStringKey
+{
+    /// <summary>Appends to the channel. A repeated non-empty <paramref name="idempotencyKey"/> still in history returns the original message.</summary>
+    [Alias("Publish")]
+    Task<ChannelMessage> Publish(string data, string? idempotencyKey);
+
+    /// <summary>
+    /// Messages after <paramref name="afterOffset"/> (at most <paramref name="max"/>) in numbering <paramref name="epoch"/>
+    /// (null or empty: the current one). Renews the subscriber lease.
+    /// </summary>
+    [Alias("Read")]
+    Task<HistoryPage> Read(ulong afterOffset, string? epoch, int max);
+
+    /// <summary>Renews the subscriber lease (keeps the generator running) and returns the head.</summary>
+    [Alias("Touch")]
+    Task<ChannelHead> Touch();
+}

@@ -1,0 +1,55 @@
+using LongLived.Contracts.Grains;
+using LongLived.Gateway.Options;
+using LongLived.Gateway.Relay;
+using LongLived.Gateway.Services;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace LongLived.Gateway;
+
+/// <summary>Everything that makes a gateway, shared by Program and the tests.</summary>
+public static class GatewaySetup
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new();
+        var orleans = builder.Configuration.GetSection(OrleansClientOptions.Section).Get<OrleansClientOptions>() ?? new();
+        builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // h2c with prior knowledge: what grpcurl -plaintext, channelzcli and every gRPC client speak in cleartext.
+            void Grpc(ListenOptions listen) => listen.Protocols = HttpProtocols.Http2;
+            if (gateway.ListenAnyIP) kestrel.ListenAnyIP(gateway.Port, Grpc);
+            else kestrel.ListenLocalhost(gateway.Port, Grpc);
+            kestrel.Limits.Http2.MaxStreamsPerConnection = gateway.MaxStreamsPerConnection;
+            // Detect half-open connections under idle streams.
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+        });
+
+        builder.UseOrleansClient(client =>
+        {
+            client.UseLocalhostClustering(orleans.EffectiveGatewayPorts, orleans.ServiceId, orleans.ClusterId);
+            client.AddMemoryStreams(StreamNames.Provider, streams => streams.ConfigurePartitioning(orleans.StreamQueues));
+        });
+
+        builder.Services.AddSingleton<DrainSignal>();
+        builder.Services.AddSingleton<ChannelHub>();
+        builder.Services.AddSingleton<SessionRegistry>();
+        builder.Services.AddSingleton<SessionRelay>();
+        builder.Services.AddSingleton<ErrorMappingInterceptor>();
+        builder.Services.AddHostedService<HeadCheckService>();
+        builder.Services.AddGrpc(o => o.Interceptors.Add<ErrorMappingInterceptor>());
+        var reflection = EnvSwitch.IsOn(builder.Configuration, "GRPC_REFLECTION");
+        if (reflection) builder.Services.AddGrpcReflection();
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<DrainSignal>(); // hook ApplicationStopping now, not at the first call
+        app.MapGrpcService<LonglivedService>();
+        if (reflection) app.MapGrpcReflectionService();
+        app.Logger.LogInformation("Gateway {GatewayId} serving gRPC on port {Port} (reflection {Reflection})",
+            app.Services.GetRequiredService<SessionRegistry>().GatewayId, gateway.Port, reflection ? "on" : "off");
+        return app;
+    }
+}

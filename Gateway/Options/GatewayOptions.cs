@@ -1,0 +1,34 @@
+namespace LongLived.Gateway.Options;
+
+/// <summary>Section "Gateway".</summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    /// <summary>gRPC port (HTTP/2 cleartext, prior knowledge).</summary>
+    public int Port { get; set; } = 7070;
+
+    /// <summary>Listen on all interfaces (containers) instead of localhost only.</summary>
+    public bool ListenAnyIP { get; set; }
+
+    /// <summary>Concurrent streams per HTTP/2 connection (Kestrel's default of 100 would queue the 101st subscriber).</summary>
+    public int MaxStreamsPerConnection { get; set; } = 10_000;
+
+    /// <summary>Messages buffered per stream for a slow consumer; beyond it the stream ends with RESOURCE_EXHAUSTED and the client resumes.</summary>
+    public int StreamBufferCapacity { get; set; } = 1024;
+
+    /// <summary>How often each channel's head is checked: finds messages the Orleans stream lost at the tail, and keeps generators alive.</summary>
+    public TimeSpan HeadCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Messages per history read when resuming or filling a gap.</summary>
+    public int HistoryPageSize { get; set; } = 256;
+
+    /// <summary>Longest client id, in UTF-8 bytes.</summary>
+    public int MaxIdLength { get; set; } = 128;
+
+    /// <summary>Most topics one Subscribe may join.</summary>
+    public int MaxTopics { get; set; } = 32;
+
+    /// <summary>Largest Publish payload, in UTF-8 bytes.</summary>
+    public int MaxPublishBytes { get; set; } = 64 * 1024;
+}

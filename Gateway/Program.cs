@@ -1,0 +1,3 @@
+using LongLived.Gateway;
+
+await GatewaySetup.Build(args).RunAsync();

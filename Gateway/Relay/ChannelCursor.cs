@@ -1,0 +1,29 @@
+namespace LongLived.Gateway.Relay;
+
+/// <summary>Where one call stands in one channel: the numbering and the last offset delivered.</summary>
+public sealed class ChannelCursor(string channel, string epoch, ulong last)
+{
+    public string Channel { get; } = channel;
+    public string Epoch { get; private set; } = epoch;
+    public ulong Last { get; private set; } = last;
+
+    /// <summary>The next message delivered must say that what came before it is lost.</summary>
+    public bool PendingUnrecoverable { get; private set; }
+
+    public void Delivered(ulong offset) => Last = offset;
+
+    /// <summary>Gives up on what is missing: continue in <paramref name="epoch"/> after <paramref name="last"/>, and say so.</summary>
+    public void Jump(string epoch, ulong last)
+    {
+        Epoch = epoch;
+        Last = last;
+        PendingUnrecoverable = true;
+    }
+
+    public bool TakePendingUnrecoverable()
+    {
+        var pending = PendingUnrecoverable;
+        PendingUnrecoverable = false;
+        return pending;
+    }
+}

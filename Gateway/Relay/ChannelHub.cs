@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using LongLived.Contracts.Grains;
+using Orleans.Streams;
+
+namespace LongLived.Gateway.Relay;
+
+/// <summary>
+/// One Orleans stream subscription per channel per gateway, shared by every local subscriber of that channel:
+/// a thousand clients on one topic cost one pub-sub record, not a thousand.
+/// </summary>
+public sealed class ChannelHub(IClusterClient cluster, ILogger<ChannelHub> logger)
+{
+    private readonly ConcurrentDictionary<string, HubChannel> _channels = new(StringComparer.Ordinal);
+
+    /// <summary>Channels with local subscribers, for the head check.</summary>
+    public IEnumerable<HubChannel> Channels => _channels.Values;
+
+    /// <summary>Starts delivering the channel's live messages to <paramref name="sink"/>; dispose the result to stop.</summary>
+    public async Task<IAsyncDisposable> JoinAsync(string channel, IChannelSink sink, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var entry = _channels.GetOrAdd(channel, name => new HubChannel(name));
+            await entry.Gate.WaitAsync(cancellationToken);
+            try
+            {
+                if (entry.Closed) continue; // the last subscriber left while we waited: take a fresh entry
+                if (entry.Handle is null)
+                {
+                    var stream = cluster.GetStreamProvider(StreamNames.Provider)
+                        .GetStream<ChannelMessage>(StreamId.Create(StreamNames.ChannelNamespace, channel));
+                    entry.Handle = await stream.SubscribeAsync(entry.DeliverAsync);
+                    logger.LogDebug("Subscribed to stream of channel {Channel}", channel);
+                }
+                entry.Add(sink);
+                return new Membership(this, entry, sink);
+            }
+            finally
+            {
+                entry.Gate.Release();
+            }
+        }
+    }
+
+    private async Task LeaveAsync(HubChannel entry, IChannelSink sink)
+    {
+        await entry.Gate.WaitAsync();
+        try
+        {
+            if (!entry.Remove(sink) || entry.Handle is null) return;
+            entry.Closed = true;
+            _channels.TryRemove(new KeyValuePair<string, HubChannel>(entry.Name, entry));
+            try
+            {
+                await entry.Handle.UnsubscribeAsync();
+            }
+            catch (Exception ex)
+            {
+                // The cluster may be unreachable; the silo drops a gone client's subscription on the next event after ClientDropTimeout.
+                logger.LogWarning(ex, "Unsubscribing from channel {Channel} failed", entry.Name);
+            }
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+    }
+
+    /// <summary>A channel with local subscribers.</summary>
+    public sealed class HubChannel(string name)
+    {
+        private IChannelSink[] _sinks = [];
+
+        public string Name { get; } = name;
+        internal SemaphoreSlim Gate { get; } = new(1, 1);
+        internal StreamSubscriptionHandle<ChannelMessage>? Handle { get; set; }
+        internal bool Closed { get; set; }
+        public IReadOnlyList<IChannelSink> Sinks => Volatile.Read(ref _sinks);
+
+        internal void Add(IChannelSink sink) => _sinks = [.. _sinks, sink];
+
+        /// <summary>True when the last sink left.</summary>
+        internal bool Remove(IChannelSink sink)
+        {
+            _sinks = [.. _sinks.Where(s => !ReferenceEquals(s, sink))];
+            return _sinks.Length == 0;
+        }
+
+        internal Task DeliverAsync(ChannelMessage message, StreamSequenceToken? token)
+        {
+            foreach (var sink in Volatile.Read(ref _sinks)) sink.Offer(message);
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed class Membership(ChannelHub hub, HubChannel entry, IChannelSink sink) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public ValueTask DisposeAsync() =>
+            Interlocked.Exchange(ref _disposed, 1) == 0 ? new ValueTask(hub.LeaveAsync(entry, sink)) : ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,159 @@
+using Grpc.Core;
+using LongLived.Contracts;
+using LongLived.Contracts.Grains;
+using LongLived.Gateway.Options;
+using Microsoft.Extensions.Options;
+
+namespace LongLived.Gateway.Relay;
+
+/// <summary>
+/// The resume protocol of one Subscribe call. Per channel: join the live stream first (buffering), read the history
+/// after the client's position and send it, then relay live messages. The history is the truth and the stream the
+/// fast path: an offset already delivered is dropped, a hole is filled from history before anything later is sent,
+/// and what history no longer has is reported (<see cref="Response.Unrecoverable"/>), never skipped silently.
+/// </summary>
+public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, IOptions<GatewayOptions> options, ILogger<SessionRelay> logger)
+{
+    /// <summary>Response headers: the session id, and how each channel that came with a position resumed (URL-encoded names, comma-separated).</summary>
+    public const string SessionHeader = "ll-session";
+    public const string RecoveredHeader = "ll-resume-recovered";
+    public const string UnrecoverableHeader = "ll-resume-unrecoverable";
+
+    private readonly int _pageSize = Math.Max(options.Value.HistoryPageSize, 1);
+
+    public async Task RunAsync(SubscriberSession session, IReadOnlyDictionary<string, Position> positions,
+        IServerStreamWriter<Response> writer, ServerCallContext call, CancellationToken cancellationToken)
+    {
+        var memberships = new List<IAsyncDisposable>(session.Channels.Count);
+        try
+        {
+            // Live first: whatever is published while the history is read lands in the session buffer.
+            foreach (var channel in session.Channels) memberships.Add(await hub.JoinAsync(channel, session, cancellationToken));
+
+            var starts = await Task.WhenAll(session.Channels.Select(c => StartAsync(c, positions.GetValueOrDefault(c))));
+            await call.WriteResponseHeadersAsync(ResumeHeaders(session, starts));
+
+            var cursors = new Dictionary<string, ChannelCursor>(StringComparer.Ordinal);
+            foreach (var start in starts)
+            {
+                cursors[start.Cursor.Channel] = start.Cursor;
+                foreach (var message in start.Page.Messages) await SendAsync(start.Cursor, message, writer, cancellationToken);
+                await FillAsync(start.Cursor, start.Page.Head, trigger: null, writer, cancellationToken);
+            }
+
+            await foreach (var signal in session.Buffer.ReadAllAsync(cancellationToken))
+            {
+                var cursor = cursors[signal.Channel];
+                if (signal.Message is { } message) await OnMessageAsync(cursor, message, writer, cancellationToken);
+                else if (signal.Head is { } head) await OnHeadAsync(cursor, head, writer, cancellationToken);
+            }
+        }
+        finally
+        {
+            foreach (var membership in memberships) await membership.DisposeAsync();
+        }
+    }
+
+    private async Task<Start> StartAsync(string channel, Position? position)
+    {
+        var grain = grains.GetGrain<IChannelGrain>(channel);
+        if (position is null)
+        {
+            // A new subscriber starts at the head: it gets everything published from now on.
+            var head = await grain.Touch();
+            return new Start(new ChannelCursor(channel, head.Epoch, head.Head), new HistoryPage(head.Epoch, head.Head, true, []), Resume.None);
+        }
+        var page = await grain.Read(position.Offset, position.Epoch, _pageSize);
+        if (page.Recoverable) return new Start(new ChannelCursor(channel, page.Epoch, position.Offset), page, Resume.Recovered);
+
+        logger.LogInformation("Channel {Channel}: position {Offset}@{Epoch} not recoverable (now {Head}@{CurrentEpoch}); continuing from now",
+            channel, position.Offset, position.Epoch, page.Head, page.Epoch);
+        var cursor = new ChannelCursor(channel, page.Epoch, page.Head);
+        cursor.Jump(page.Epoch, page.Head);
+        return new Start(cursor, page, Resume.Unrecoverable);
+    }
+
+    private async Task OnMessageAsync(ChannelCursor cursor, ChannelMessage message, IServerStreamWriter<Response> writer, CancellationToken ct)
+    {
+        if (message.Epoch != cursor.Epoch)
+        {
+            // Either a late message of an older numbering, or the channel restarted its numbering (state lost).
+            var head = await grains.GetGrain<IChannelGrain>(cursor.Channel).Touch();
+            if (head.Epoch != message.Epoch) return;
+            logger.LogWarning("Channel {Channel}: epoch changed {Old} -> {New}; the client is told earlier messages are lost",
+                cursor.Channel, cursor.Epoch, message.Epoch);
+            cursor.Jump(message.Epoch, message.Offset - 1);
+        }
+        if (message.Offset <= cursor.Last) return; // already delivered (history fill or a redelivery)
+        if (message.Offset > cursor.Last + 1) await FillAsync(cursor, message.Offset - 1, message, writer, ct);
+        if (message.Epoch != cursor.Epoch || message.Offset <= cursor.Last) return;
+        if (message.Offset > cursor.Last + 1)
+        {
+            // History could not supply the hole although it should have: report it rather than skip it silently.
+            logger.LogWarning("Channel {Channel}: offsets {From}..{To} missing from history", cursor.Channel, cursor.Last + 1, message.Offset - 1);
+            cursor.Jump(message.Epoch, message.Offset - 1);
+        }
+        await SendAsync(cursor, message, writer, ct);
+    }
+
+    private Task OnHeadAsync(ChannelCursor cursor, ChannelHead head, IServerStreamWriter<Response> writer, CancellationToken ct)
+    {
+        if (head.Epoch == cursor.Epoch && head.Head <= cursor.Last) return Task.CompletedTask;
+        return FillAsync(cursor, head.Epoch == cursor.Epoch ? head.Head : ulong.MaxValue, trigger: null, writer, ct);
+    }
+
+    /// <summary>
+    /// Sends history until the cursor reaches <paramref name="target"/>. If history cannot serve the cursor's position,
+    /// jumps: to just before <paramref name="trigger"/> when it is in the current numbering, else to the head.
+    /// </summary>
+    private async Task FillAsync(ChannelCursor cursor, ulong target, ChannelMessage? trigger, IServerStreamWriter<Response> writer, CancellationToken ct)
+    {
+        var grain = grains.GetGrain<IChannelGrain>(cursor.Channel);
+        while (cursor.Last < target)
+        {
+            var page = await grain.Read(cursor.Last, cursor.Epoch, _pageSize);
+            if (!page.Recoverable)
+            {
+                var after = trigger is not null && trigger.Epoch == page.Epoch ? Math.Min(trigger.Offset - 1, page.Head) : page.Head;
+                logger.LogWarning("Channel {Channel}: cannot fill after {Offset}@{Epoch} (history now ends at {Head}@{NewEpoch}); continuing after {After}",
+                    cursor.Channel, cursor.Last, cursor.Epoch, page.Head, page.Epoch, after);
+                cursor.Jump(page.Epoch, after);
+                return;
+            }
+            if (page.Messages.Count == 0) return;
+            foreach (var message in page.Messages) await SendAsync(cursor, message, writer, ct);
+        }
+    }
+
+    private static async Task SendAsync(ChannelCursor cursor, ChannelMessage message, IServerStreamWriter<Response> writer, CancellationToken ct)
+    {
+        await writer.WriteAsync(new Response
+        {
+            Data = message.Data,
+            Channel = message.Channel,
+            Offset = message.Offset,
+            Epoch = message.Epoch,
+            PublishTimeUnixMs = message.PublishedUnixMs,
+            Unrecoverable = cursor.TakePendingUnrecoverable(),
+        }, ct);
+        cursor.Delivered(message.Offset);
+    }
+
+    private static Metadata ResumeHeaders(SubscriberSession session, Start[] starts)
+    {
+        var headers = new Metadata { { SessionHeader, session.SessionId.ToString() } };
+        AddList(RecoveredHeader, Resume.Recovered);
+        AddList(UnrecoverableHeader, Resume.Unrecoverable);
+        return headers;
+
+        void AddList(string key, Resume outcome)
+        {
+            var names = starts.Where(s => s.Outcome == outcome).Select(s => Uri.EscapeDataString(s.Cursor.Channel)).ToArray();
+            if (names.Length > 0) headers.Add(key, string.Join(',', names));
+        }
+    }
+
+    private enum Resume { None, Recovered, Unrecoverable }
+
+    private sealed record Start(ChannelCursor Cursor, HistoryPage Page, Resume Outcome);
+}

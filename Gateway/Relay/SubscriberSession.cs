@@ -1,0 +1,61 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using LongLived.Contracts.Grains;
+
+namespace LongLived.Gateway.Relay;
+
+/// <summary>
+/// One live Subscribe call: a bounded buffer of what its channels delivered, and the signal that ends it
+/// (replaced, unsubscribed, overflow). The Orleans delivery path only ever enqueues; the call's own loop writes.
+/// </summary>
+public sealed class SubscriberSession : IChannelSink, IDisposable
+{
+    private readonly Channel<Signal> _buffer;
+    private readonly CancellationTokenSource _ended = new();
+    private Status? _endStatus;
+
+    public SubscriberSession(string clientId, IReadOnlyList<string> channels, int capacity)
+    {
+        ClientId = clientId;
+        Channels = channels;
+        _buffer = Channel.CreateBounded<Signal>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    }
+
+    public Guid SessionId { get; } = Guid.NewGuid();
+    public string ClientId { get; }
+    /// <summary>The client's own channel first, then its topics.</summary>
+    public IReadOnlyList<string> Channels { get; }
+    public ChannelReader<Signal> Buffer => _buffer.Reader;
+    public CancellationToken Ended => _ended.Token;
+    /// <summary>Why the session ended, once it has.</summary>
+    public Status? EndStatus { get { lock (_ended) return _endStatus; } }
+
+    public void Offer(ChannelMessage message) => Enqueue(new Signal(message.Channel, message, null));
+
+    public void OfferHead(string channel, ChannelHead head) => Enqueue(new Signal(channel, null, head));
+
+    /// <summary>Ends the call with <paramref name="status"/> (the first reason wins).</summary>
+    public void End(Status status)
+    {
+        lock (_ended)
+        {
+            if (_endStatus is not null) return;
+            _endStatus = status;
+        }
+        _ended.Cancel();
+    }
+
+    private void Enqueue(Signal signal)
+    {
+        if (!_buffer.Writer.TryWrite(signal))
+        {
+            // A slow consumer must never slow the others or grow memory: end it; it resumes from its position.
+            End(new Status(StatusCode.ResourceExhausted, $"stream buffer full ({_buffer.Reader.Count} messages): consumer too slow, resume from your positions"));
+        }
+    }
+
+    public void Dispose() => _ended.Dispose();
+
+    /// <summary>A live message, or a head check result (exactly one of the two is set).</summary>
+    public readonly record struct Signal(string Channel, ChannelMessage? Message, ChannelHead? Head);
+}

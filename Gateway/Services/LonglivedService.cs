@@ -1,0 +1,108 @@
+using Grpc.Core;
+using LongLived.Contracts;
+using Request = LongLived.Contracts.Request;
+using LongLived.Contracts.Grains;
+using LongLived.Gateway.Options;
+using LongLived.Gateway.Relay;
+using Microsoft.Extensions.Options;
+
+namespace LongLived.Gateway.Services;
+
+/// <summary>The protos.Longlived service: the original three RPCs plus Publish, all backed by grains.</summary>
+public sealed class LonglivedService(
+    IClusterClient cluster,
+    SessionRelay relay,
+    SessionRegistry registry,
+    DrainSignal drain,
+    IOptions<GatewayOptions> options,
+    ILogger<LonglivedService> logger) : Longlived.LonglivedBase
+{
+    private readonly GatewayOptions _options = options.Value;
+
+    public override async Task Subscribe(Request request, IServerStreamWriter<Response> responseStream, ServerCallContext context)
+    {
+        var channels = RequestValidator.SubscribeChannels(request, _options);
+        ThrowIfDraining();
+        logger.LogInformation("Received subscribe request from ID: {ClientId}", request.Id);
+
+        using var session = new SubscriberSession(request.Id, channels, _options.StreamBufferCapacity);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Ended, drain.Token);
+        var client = cluster.GetGrain<IClientGrain>(request.Id);
+        registry.Add(session);
+        try
+        {
+            await client.Connect(new SessionInfo(session.SessionId, registry.GatewayId, registry.Reference, [.. channels.Skip(1)]));
+            await relay.RunAsync(session, request.Positions, responseStream, context, stop.Token);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Ended by us (replaced, unsubscribed, overflow, drain) or by the client going away: say which, below.
+        }
+        finally
+        {
+            registry.Remove(session);
+            await ForgetAsync(client, session);
+        }
+
+        if (session.EndStatus is { } status)
+        {
+            logger.LogInformation("Closing stream for client ID: {ClientId} ({Status})", request.Id, status.StatusCode);
+            if (status.StatusCode != StatusCode.OK) throw new RpcException(status);
+        }
+        else if (drain.IsDraining && !context.CancellationToken.IsCancellationRequested)
+        {
+            logger.LogInformation("Closing stream for client ID: {ClientId} (gateway draining)", request.Id);
+            throw new RpcException(new Status(StatusCode.Unavailable, "gateway draining: resubscribe with your positions"));
+        }
+        else
+        {
+            logger.LogInformation("Client ID {ClientId} has disconnected", request.Id);
+        }
+    }
+
+    public override async Task<Response> Unsubscribe(Request request, ServerCallContext context)
+    {
+        RequestValidator.ClientId(request.Id, _options);
+        if (!await cluster.GetGrain<IClientGrain>(request.Id).Unsubscribe())
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"no live subscription for client ID {request.Id}"));
+        }
+        logger.LogInformation("Unsubscribed client: {ClientId}", request.Id);
+        return new Response { Data = $"Unsubscribed: {request.Id}" };
+    }
+
+    public override async Task<Response> NotifyReceived(Request request, ServerCallContext context)
+    {
+        RequestValidator.ClientId(request.Id, _options);
+        var positions = request.Positions.ToDictionary(p => p.Key, p => new ChannelPosition(p.Value.Offset, p.Value.Epoch));
+        await cluster.GetGrain<IClientGrain>(request.Id).Acknowledge(positions);
+        logger.LogDebug("NotifyReceived: {ClientId}", request.Id);
+        return new Response { Data = $"NotifyReceived: {request.Id}" };
+    }
+
+    public override async Task<PublishResponse> Publish(PublishRequest request, ServerCallContext context)
+    {
+        RequestValidator.Publish(request, _options);
+        ThrowIfDraining();
+        var message = await cluster.GetGrain<IChannelGrain>(request.Channel).Publish(request.Data, request.IdempotencyKey);
+        return new PublishResponse { Offset = message.Offset, Epoch = message.Epoch, PublishTimeUnixMs = message.PublishedUnixMs };
+    }
+
+    private void ThrowIfDraining()
+    {
+        if (drain.IsDraining) throw new RpcException(new Status(StatusCode.Unavailable, "gateway draining: use another gateway"));
+    }
+
+    private async Task ForgetAsync(IClientGrain client, SubscriberSession session)
+    {
+        try
+        {
+            await client.Disconnect(session.SessionId).WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception ex)
+        {
+            // Harmless: the next Connect for this id replaces the stale session anyway.
+            logger.LogDebug(ex, "Disconnect of client {ClientId} not recorded", session.ClientId);
+        }
+    }
+}

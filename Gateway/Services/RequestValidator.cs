@@ -1,0 +1,65 @@
+using System.Text;
+using Grpc.Core;
+using LongLived.Contracts;
+using Request = LongLived.Contracts.Request;
+using LongLived.Contracts.Grains;
+using LongLived.Gateway.Options;
+
+namespace LongLived.Gateway.Services;
+
+/// <summary>Rejects bad input with INVALID_ARGUMENT and a message that says what is wrong, before any grain is touched.</summary>
+public static class RequestValidator
+{
+    /// <summary>The client's own channel first, then the topics, without duplicates.</summary>
+    public static IReadOnlyList<string> SubscribeChannels(Request request, GatewayOptions options)
+    {
+        ClientId(request.Id, options);
+        if (request.Topics.Count > options.MaxTopics) throw Invalid($"too many topics: {request.Topics.Count} (at most {options.MaxTopics})");
+        var channels = new List<string> { ChannelNames.ForClient(request.Id) };
+        foreach (var topic in request.Topics)
+        {
+            Topic(topic);
+            if (!channels.Contains(topic)) channels.Add(topic);
+        }
+        Positions(request, channels);
+        return channels;
+    }
+
+    public static void ClientId(string id, GatewayOptions options)
+    {
+        if (string.IsNullOrEmpty(id)) throw Invalid("id is required");
+        var bytes = Encoding.UTF8.GetByteCount(id);
+        if (bytes > options.MaxIdLength) throw Invalid($"id is {bytes} bytes long (at most {options.MaxIdLength})");
+        if (id.Any(char.IsControl)) throw Invalid("id contains control characters");
+    }
+
+    public static void Topic(string topic)
+    {
+        if (!ChannelNames.IsValidTopic(topic))
+        {
+            throw Invalid($"invalid topic name \"{Shorten(topic)}\": use 1..{ChannelNames.MaxTopicLength} characters of [A-Za-z0-9_.:-], starting with a letter or digit");
+        }
+    }
+
+    public static void Publish(PublishRequest request, GatewayOptions options)
+    {
+        Topic(request.Channel);
+        var bytes = Encoding.UTF8.GetByteCount(request.Data);
+        if (bytes > options.MaxPublishBytes) throw Invalid($"data is {bytes} bytes (at most {options.MaxPublishBytes})");
+        if (request.IdempotencyKey.Length > 256) throw Invalid("idempotency_key is longer than 256 characters");
+    }
+
+    /// <summary>Positions may only name channels of this request: a typo must not pass as "nothing to resume".</summary>
+    public static void Positions(Request request, IReadOnlyList<string> channels)
+    {
+        foreach (var (channel, position) in request.Positions)
+        {
+            if (!channels.Contains(channel)) throw Invalid($"position for channel \"{Shorten(channel)}\", which this request does not subscribe to");
+            if (position is null) throw Invalid($"position for channel \"{Shorten(channel)}\" is empty");
+        }
+    }
+
+    private static string Shorten(string s) => s.Length <= 64 ? s : s[..64] + "…";
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+}

@@ -1,0 +1,15 @@
+using LongLived.Contracts.Grains;
+
+namespace LongLived.Silo.Grains;
+
+/// <summary>Persistent subscription state of one client id.</summary>
+[GenerateSerializer, Alias("ll.ClientState")]
+public sealed class ClientState
+{
+    [Id(0)] public SessionInfo? Session { get; set; }
+    [Id(1)] public DateTimeOffset? ConnectedAt { get; set; }
+    [Id(2)] public List<string> Topics { get; set; } = [];
+    [Id(3)] public Dictionary<string, ChannelPosition> Acknowledged { get; set; } = [];
+    [Id(4)] public long Notifications { get; set; }
+    [Id(5)] public int Sessions { get; set; }
+}
