@@ -1,0 +1,33 @@
+using System.Net;
+
+namespace LongLived.Emulator;
+
+/// <summary>
+/// Parses --addr: the original's <c>static::7071,:7072,:7073</c> (a bare <c>:port</c> is localhost),
+/// <c>static:///host:port,host:port</c>, a plain <c>http://host:port</c>, or a bare <c>host:port</c> list.
+/// </summary>
+public static class AddressParser
+{
+    public static IReadOnlyList<DnsEndPoint> Parse(string address)
+    {
+        if (string.IsNullOrWhiteSpace(address)) throw new FormatException("address is empty");
+        var list = address.Trim();
+        if (list.StartsWith("static:", StringComparison.OrdinalIgnoreCase)) list = list["static:".Length..].TrimStart('/');
+        else if (list.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) throw new FormatException("https is not supported yet: use http:// or static:");
+        else if (list.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) list = list["http://".Length..].TrimEnd('/');
+
+        var endpoints = new List<DnsEndPoint>();
+        foreach (var raw in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var colon = raw.LastIndexOf(':');
+            if (colon < 0 || !int.TryParse(raw[(colon + 1)..], out var port) || port is <= 0 or > 65535)
+            {
+                throw new FormatException($"\"{raw}\" is not host:port or :port");
+            }
+            var host = raw[..colon].Trim('[', ']');
+            endpoints.Add(new DnsEndPoint(host.Length == 0 ? "localhost" : host, port));
+        }
+        if (endpoints.Count == 0) throw new FormatException($"no address in \"{address}\"");
+        return endpoints;
+    }
+}

@@ -1,0 +1,134 @@
+using Grpc.Core;
+using LongLived.Contracts;
+using Request = LongLived.Contracts.Request;
+
+namespace LongLived.Emulator;
+
+/// <summary>
+/// One client as the original drove it (subscribe, NotifyReceived per message), plus what the original lacked:
+/// it keeps its position per channel, resubscribes with it at once on any failure (then with jittered, capped
+/// exponential backoff), and checks every offset for gaps and duplicates.
+/// </summary>
+public sealed class EmulatedClient(
+    string id,
+    Longlived.LonglivedClient grpc,
+    EmulatorSettings settings,
+    RunMetrics metrics,
+    ILogger logger)
+{
+    private readonly Dictionary<string, Position> _positions = new(StringComparer.Ordinal);
+
+    public string Id { get; } = id;
+    public ClientStats Stats { get; } = new(id);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var attempt = 0;
+        DateTimeOffset? failedAt = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogInformation("Subscribing client ID: {ClientId}", Id);
+            var subscribedAt = DateTimeOffset.UtcNow;
+            try
+            {
+                using var call = grpc.Subscribe(NewRequest(), new CallOptions(cancellationToken: cancellationToken).WithWaitForReady());
+                await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
+                {
+                    if (failedAt is { } failed)
+                    {
+                        metrics.ResumeLatency.Record(DateTimeOffset.UtcNow - failed);
+                        Interlocked.Increment(ref Stats.Resumes);
+                        failedAt = null;
+                    }
+                    attempt = 0;
+                    Observe(response, subscribedAt);
+                    if (settings.Notify) await NotifyAsync(response, cancellationToken);
+                }
+                // The gateway ends a stream with OK only for Unsubscribe: like the original, this client is done.
+                logger.LogInformation("stream is finished for client ID {ClientId}", Id);
+                return;
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Aborted)
+            {
+                logger.LogWarning("Client ID {ClientId} replaced by a newer subscription: {Detail}", Id, ex.Status.Detail);
+                Stats.Replaced = true;
+                return;
+            }
+            catch (RpcException ex)
+            {
+                logger.LogWarning("Client ID {ClientId}: stream failed ({Status}: {Detail}); resubscribing", Id, ex.StatusCode, ex.Status.Detail);
+            }
+            Interlocked.Increment(ref Stats.Reconnects);
+            failedAt ??= DateTimeOffset.UtcNow;
+            var delay = Backoff(attempt++);
+            if (delay > TimeSpan.Zero)
+            {
+                try { await Task.Delay(delay, cancellationToken); }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    private Request NewRequest()
+    {
+        var request = new Request { Id = Id };
+        request.Topics.AddRange(settings.Topics);
+        foreach (var (channel, position) in _positions) request.Positions[channel] = position.Clone();
+        return request;
+    }
+
+    private void Observe(Response response, DateTimeOffset subscribedAt)
+    {
+        if (settings.LogMessages) logger.LogInformation("Client ID {ClientId} got response: \"{Data}\"", Id, response.Data);
+        if (response.Unrecoverable) Interlocked.Increment(ref Stats.Unrecoverable);
+        if (_positions.TryGetValue(response.Channel, out var last) && !response.Unrecoverable)
+        {
+            if (response.Epoch != last.Epoch)
+            {
+                // A new numbering without the gateway saying so: everything after our position is unaccounted for.
+                Interlocked.Increment(ref Stats.Gaps);
+            }
+            else if (response.Offset <= last.Offset)
+            {
+                Interlocked.Increment(ref Stats.Duplicates);
+                return;
+            }
+            else if (response.Offset > last.Offset + 1)
+            {
+                Interlocked.Add(ref Stats.Gaps, (long)(response.Offset - last.Offset - 1));
+            }
+        }
+        _positions[response.Channel] = new Position { Offset = response.Offset, Epoch = response.Epoch };
+        Interlocked.Increment(ref Stats.Received);
+        var published = DateTimeOffset.FromUnixTimeMilliseconds(response.PublishTimeUnixMs);
+        // Replayed history measures the outage, not the relay: only live messages count for latency.
+        if (published >= subscribedAt) metrics.Latency.Record(DateTimeOffset.UtcNow - published);
+    }
+
+    private async Task NotifyAsync(Response response, CancellationToken cancellationToken)
+    {
+        var request = new Request { Id = Id };
+        request.Positions[response.Channel] = new Position { Offset = response.Offset, Epoch = response.Epoch };
+        try
+        {
+            await grpc.NotifyReceivedAsync(request, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref Stats.NotifyFailures);
+            logger.LogDebug("NotifyReceived for {ClientId} failed: {Status}", Id, ex.StatusCode);
+        }
+    }
+
+    /// <summary>First retry at once; then base·2^n up to the cap, jittered to 50–100 % so clients of a dead gateway spread out.</summary>
+    private TimeSpan Backoff(int attempt)
+    {
+        if (attempt == 0) return TimeSpan.Zero;
+        var ceiling = Math.Min(settings.BackoffCap.TotalMilliseconds, settings.BackoffBase.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 20)));
+        return TimeSpan.FromMilliseconds(ceiling * (0.5 + Random.Shared.NextDouble() / 2));
+    }
+}

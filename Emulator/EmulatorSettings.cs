@@ -1,0 +1,22 @@
+namespace LongLived.Emulator;
+
+/// <summary>What one emulator run does (from the command line).</summary>
+public sealed record EmulatorSettings
+{
+    public required string Address { get; init; }
+    public int Clients { get; init; } = 10;
+    /// <summary>Null: until Ctrl+C.</summary>
+    public TimeSpan? Duration { get; init; }
+    public IReadOnlyList<string> Topics { get; init; } = [];
+    /// <summary>Messages per second published to each topic by the emulator (0: none).</summary>
+    public double PublishRate { get; init; }
+    /// <summary>Call NotifyReceived for every message, as the original client did.</summary>
+    public bool Notify { get; init; } = true;
+    /// <summary>Log every received message ("Client ID … got response: …").</summary>
+    public bool LogMessages { get; init; } = true;
+    public string IdPrefix { get; init; } = $"emu-{Guid.NewGuid().ToString("N")[..6]}-";
+    public TimeSpan SummaryInterval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Reconnect backoff after the first (immediate) retry: doubles from the base up to the cap, with jitter.</summary>
+    public TimeSpan BackoffBase { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan BackoffCap { get; init; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,37 @@
+using System.Net;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
+
+namespace LongLived.Emulator;
+
+/// <summary>One gRPC channel over all gateway addresses, balanced round-robin by Grpc.Net.Client itself.</summary>
+public static class GatewayChannel
+{
+    public static GrpcChannel Create(IReadOnlyList<DnsEndPoint> gateways, ILoggerFactory loggerFactory)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<ResolverFactory>(new StaticResolverFactory(_ => gateways.Select(g => new BalancerAddress(g.Host, g.Port))));
+        return GrpcChannel.ForAddress("static:///longlived", new GrpcChannelOptions
+        {
+            Credentials = ChannelCredentials.Insecure,
+            ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } },
+            ServiceProvider = services.BuildServiceProvider(),
+            LoggerFactory = loggerFactory,
+            // A dead gateway is retried quickly, but not in a tight loop.
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(200),
+            MaxReconnectBackoff = TimeSpan.FromSeconds(5),
+            HttpHandler = new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                ConnectTimeout = TimeSpan.FromSeconds(5), // the default is infinite
+                // Idle long-lived streams: pings find a half-open connection.
+                KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            },
+        });
+    }
+}

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using LongLived.Emulator;
+
+var addr = new Option<string>("--addr", "-a")
+{
+    Description = "Gateways: static::7071,:7072,:7073 (bare :port = localhost), static:///host:port,host:port, or http://host:port",
+    DefaultValueFactory = _ => "static::7071,:7072,:7073",
+};
+var clients = new Option<int>("--clients", "-n") { Description = "Number of clients", DefaultValueFactory = _ => 10 };
+var duration = new Option<TimeSpan?>("--duration", "-d")
+{
+    Description = "Run this long, then report and exit (30, 30s, 2m, 00:00:30); default: until Ctrl+C",
+    CustomParser = result => Durations.Parse(result),
+};
+var topics = new Option<string[]>("--topics", "-t")
+{
+    Description = "Topics every client joins besides its own channel (comma-separated or repeated)",
+    AllowMultipleArgumentsPerToken = true,
+};
+var publishRate = new Option<double>("--publish-rate") { Description = "Messages per second the emulator publishes to each topic", DefaultValueFactory = _ => 1 };
+var notify = new Option<bool>("--notify") { Description = "Call NotifyReceived for every message, as the original client did", DefaultValueFactory = _ => true };
+var quiet = new Option<bool>("--quiet", "-q") { Description = "Do not log every received message" };
+var report = new Option<FileInfo?>("--report") { Description = "Write the JSON report to this file at the end" };
+var failOnLoss = new Option<bool>("--fail-on-loss") { Description = "Exit with 1 if any client saw a gap or a duplicate" };
+var idPrefix = new Option<string?>("--id-prefix") { Description = "Client ids are <prefix><n>; default: a random prefix per run" };
+
+var root = new RootCommand("LongLived emulator: drives many long-lived clients through the gateways and reports gaps, duplicates, reconnects and latency")
+{
+    addr, clients, duration, topics, publishRate, notify, quiet, report, failOnLoss, idPrefix,
+};
+root.SetAction(async (parsed, cancellationToken) =>
+{
+    var settings = new EmulatorSettings
+    {
+        Address = parsed.GetValue(addr)!,
+        Clients = parsed.GetValue(clients),
+        Duration = parsed.GetValue(duration),
+        Topics = [.. (parsed.GetValue(topics) ?? []).SelectMany(t => t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct()],
+        PublishRate = parsed.GetValue(publishRate),
+        Notify = parsed.GetValue(notify),
+        LogMessages = !parsed.GetValue(quiet),
+    };
+    if (parsed.GetValue(idPrefix) is { Length: > 0 } prefix) settings = settings with { IdPrefix = prefix };
+
+    using var loggerFactory = LoggerFactory.Create(logging => logging
+        .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+        .AddFilter("Grpc", LogLevel.Warning)
+        .SetMinimumLevel(LogLevel.Information));
+
+    RunReport result;
+    try
+    {
+        result = await new EmulatorRun(settings, loggerFactory).RunAsync(cancellationToken);
+    }
+    catch (FormatException ex)
+    {
+        Console.Error.WriteLine($"--addr: {ex.Message}");
+        return 2;
+    }
+    Summary.WriteTable(result);
+    if (parsed.GetValue(report) is { } file)
+    {
+        await File.WriteAllTextAsync(file.FullName, result.ToJson(), CancellationToken.None);
+        Console.WriteLine($"report written to {file.FullName}");
+    }
+    return parsed.GetValue(failOnLoss) && (result.Gaps > 0 || result.Duplicates > 0) ? 1 : 0;
+});
+return await root.Parse(args).InvokeAsync();

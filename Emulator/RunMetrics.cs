@@ -1,0 +1,12 @@
+namespace LongLived.Emulator;
+
+/// <summary>Run-wide measurements shared by all clients.</summary>
+public sealed class RunMetrics
+{
+    /// <summary>Publish (channel grain) to receipt, live messages only.</summary>
+    public LatencyHistogram Latency { get; } = new();
+    /// <summary>From a stream's failure to the first message of the resumed stream.</summary>
+    public LatencyHistogram ResumeLatency { get; } = new();
+    public long Published;
+    public long PublishFailures;
+}
