@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Net.Client;
+using LongLived.Contracts;
+using LongLived.Gateway;
+using LongLived.Silo;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LongLived.Tests;
+
+/// <summary>
+/// A real cluster for the whole test collection: one silo (the production SiloSetup, localhost clustering, in-memory
+/// storage and streams) and two gateways (the production GatewaySetup, real Kestrel on loopback ports).
+/// Faster generator and head checks than the defaults, and a short history so trimming can be tested.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public const int HistoryMaxCount = 100;
+    private readonly List<GrpcChannel> _channels = [];
+
+    public IHost Silo { get; private set; } = null!;
+    public WebApplication Gateway1 { get; private set; } = null!;
+    public WebApplication Gateway2 { get; private set; } = null!;
+    public int Port1 { get; } = FreePort();
+    public int Port2 { get; } = FreePort();
+
+    public IGrainFactory Grains => Silo.Services.GetRequiredService<IGrainFactory>();
+
+    public async Task InitializeAsync()
+    {
+        var clusterId = $"test-{Guid.NewGuid():N}";
+        var gatewayPort = FreePort();
+        string[] common = [$"--Orleans:ClusterId={clusterId}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:LongLived=Information"];
+
+        var silo = Host.CreateApplicationBuilder([.. common,
+            $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={gatewayPort}",
+            "--Generator:Interval=00:00:00.2", $"--History:MaxCount={HistoryMaxCount}"]);
+        silo.AddLongLivedSilo();
+        Silo = silo.Build();
+        await Silo.StartAsync();
+
+        Gateway1 = await StartGatewayAsync(Port1, gatewayPort, common);
+        Gateway2 = await StartGatewayAsync(Port2, gatewayPort, common);
+    }
+
+    private static async Task<WebApplication> StartGatewayAsync(int port, int siloGatewayPort, string[] common)
+    {
+        var app = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Orleans:GatewayPorts:0={siloGatewayPort}", "--Gateway:HeadCheckInterval=00:00:01"]);
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>A client of one gateway (disposed with the fixture).</summary>
+    public Longlived.LonglivedClient Client(int port) => new(Channel(port));
+
+    public GrpcChannel Channel(int port)
+    {
+        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        lock (_channels) _channels.Add(channel);
+        return channel;
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var channel in _channels) channel.Dispose();
+        foreach (var app in new[] { Gateway1, Gateway2 })
+        {
+            if (app is null) continue;
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+        if (Silo is not null)
+        {
+            await Silo.StopAsync();
+            Silo.Dispose();
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}

@@ -1,0 +1,42 @@
+using Grpc.Core;
+using LongLived.Contracts;
+
+namespace LongLived.Tests;
+
+/// <summary>Reading helpers with generous timeouts: a slow CI machine makes a test slower, never red.</summary>
+public static class TestStreams
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    public static string NewId(string what) => $"{what}-{Guid.NewGuid().ToString("N")[..10]}";
+
+    /// <summary>The next <paramref name="count"/> messages of <paramref name="channel"/>, skipping other channels.</summary>
+    public static async Task<List<Response>> TakeAsync(this IAsyncStreamReader<Response> stream, int count, string channel)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        var taken = new List<Response>();
+        while (taken.Count < count)
+        {
+            if (!await stream.MoveNext(timeout.Token)) throw new InvalidOperationException($"stream ended after {taken.Count} of {count} messages of {channel}");
+            if (stream.Current.Channel == channel) taken.Add(stream.Current);
+        }
+        return taken;
+    }
+
+    public static Request Subscribe(string id, params string[] topics)
+    {
+        var request = new Request { Id = id };
+        request.Topics.AddRange(topics);
+        return request;
+    }
+
+    public static Request WithPosition(this Request request, string channel, ulong offset, string epoch)
+    {
+        request.Positions[channel] = new Position { Offset = offset, Epoch = epoch };
+        return request;
+    }
+
+    /// <summary>Waits until the gateway has joined the live streams and read the positions: it sends headers only then.</summary>
+    public static async Task<Metadata> ReadyAsync(this AsyncServerStreamingCall<Response> call) =>
+        await call.ResponseHeadersAsync.WaitAsync(Patience);
+}
