@@ -25,11 +25,11 @@ public static class Durations
             _ when text.EndsWith('h') => (text[..^1], 3600),
             _ => (text, 1),
         };
-        if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0)
+        if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0)
         {
             value = TimeSpan.FromSeconds(n * scale);
             return true;
         }
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value) && value > TimeSpan.Zero;
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value) && value >= TimeSpan.Zero;
     }
 }

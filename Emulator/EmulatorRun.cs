@@ -24,12 +24,25 @@ public sealed class EmulatorRun(EmulatorSettings settings, ILoggerFactory logger
         Clients = [.. Enumerable.Range(1, settings.Clients).Select(i => new EmulatedClient($"{settings.IdPrefix}{i}", grpc, settings, Metrics, _logger))];
         var stats = Clients.Select(c => c.Stats).ToArray();
         var clock = Stopwatch.StartNew();
-        var tasks = Clients.Select(c => Task.Run(() => c.RunAsync(stop.Token))).ToList();
+        var tasks = Clients.Select((c, i) => StartAsync(c, settings.RampUp * i / Clients.Count, stop.Token)).ToList();
         tasks.Add(new TopicPublisher(grpc, settings, Metrics, _logger).RunAsync(stop.Token));
         var summary = Summary.RunAsync(settings.SummaryInterval, () => RunReport.From(stats, Metrics, clock.Elapsed), stop.Token);
 
         await Task.WhenAll(tasks);
         await summary;
         return RunReport.From(stats, Metrics, clock.Elapsed);
+    }
+
+    private static async Task StartAsync(EmulatedClient client, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        await client.RunAsync(cancellationToken);
     }
 }

@@ -15,6 +15,8 @@ public sealed record EmulatorSettings
     /// <summary>Log every received message ("Client ID … got response: …").</summary>
     public bool LogMessages { get; init; } = true;
     public string IdPrefix { get; init; } = $"emu-{Guid.NewGuid().ToString("N")[..6]}-";
+    /// <summary>Clients start spread over this time: no thundering herd, and round-robin sees every gateway ready.</summary>
+    public TimeSpan RampUp { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan SummaryInterval { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Reconnect backoff after the first (immediate) retry: doubles from the base up to the cap, with jitter.</summary>
     public TimeSpan BackoffBase { get; init; } = TimeSpan.FromMilliseconds(100);

@@ -23,11 +23,19 @@ var notify = new Option<bool>("--notify") { Description = "Call NotifyReceived f
 var quiet = new Option<bool>("--quiet", "-q") { Description = "Do not log every received message" };
 var report = new Option<FileInfo?>("--report") { Description = "Write the JSON report to this file at the end" };
 var failOnLoss = new Option<bool>("--fail-on-loss") { Description = "Exit with 1 if any client saw a gap or a duplicate" };
+var rampUp = new Option<TimeSpan?>("--ramp-up")
+{
+    Description = "Start the clients spread over this time (default 1s)",
+    CustomParser = result => Durations.Parse(result),
+};
 var idPrefix = new Option<string?>("--id-prefix") { Description = "Client ids are <prefix><n>; default: a random prefix per run" };
+
+clients.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--clients must be at least 1"); });
+publishRate.Validators.Add(r => { if (r.GetValueOrDefault<double>() < 0) r.AddError("--publish-rate cannot be negative"); });
 
 var root = new RootCommand("LongLived emulator: drives many long-lived clients through the gateways and reports gaps, duplicates, reconnects and latency")
 {
-    addr, clients, duration, topics, publishRate, notify, quiet, report, failOnLoss, idPrefix,
+    addr, clients, duration, topics, publishRate, notify, quiet, report, failOnLoss, rampUp, idPrefix,
 };
 root.SetAction(async (parsed, cancellationToken) =>
 {
@@ -41,6 +49,7 @@ root.SetAction(async (parsed, cancellationToken) =>
         Notify = parsed.GetValue(notify),
         LogMessages = !parsed.GetValue(quiet),
     };
+    if (parsed.GetValue(rampUp) is { } ramp) settings = settings with { RampUp = ramp };
     if (parsed.GetValue(idPrefix) is { Length: > 0 } prefix) settings = settings with { IdPrefix = prefix };
 
     using var loggerFactory = LoggerFactory.Create(logging => logging
