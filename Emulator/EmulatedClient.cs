@@ -32,6 +32,8 @@ public sealed class EmulatedClient(
             try
             {
                 using var call = grpc.Subscribe(NewRequest(), new CallOptions(cancellationToken: cancellationToken).WithWaitForReady());
+                await call.ResponseHeadersAsync; // the gateway sends headers once the resumed stream is in place
+                if (failedAt is { } broken) metrics.ReattachLatency.Record(DateTimeOffset.UtcNow - broken);
                 await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
                 {
                     if (failedAt is { } failed)

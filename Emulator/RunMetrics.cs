@@ -7,6 +7,9 @@ public sealed class RunMetrics
     public LatencyHistogram Latency { get; } = new();
     /// <summary>From a stream's failure to the first message of the resumed stream.</summary>
     public LatencyHistogram ResumeLatency { get; } = new();
+    /// <summary>From a stream's failure to the resumed stream's response headers (subscribed again, history being sent);
+    /// unlike <see cref="ResumeLatency"/> it does not include waiting for the next message to be published.</summary>
+    public LatencyHistogram ReattachLatency { get; } = new();
     public long Published;
     public long PublishFailures;
 }

@@ -19,6 +19,7 @@ public sealed record RunReport(
     long PublishFailures,
     Percentiles LatencyMs,
     Percentiles ResumeMs,
+    Percentiles ReattachMs,
     IReadOnlyList<ClientReport> PerClient)
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
@@ -38,7 +39,8 @@ public sealed record RunReport(
         Interlocked.Read(ref metrics.PublishFailures),
         Percentiles.Of(metrics.Latency),
         Percentiles.Of(metrics.ResumeLatency),
-        [.. clients.Select(c => new ClientReport(c.ClientId, c.Received, c.Gaps, c.Duplicates, c.Reconnects, c.Unrecoverable))]);
+        Percentiles.Of(metrics.ReattachLatency),
+        [.. clients.Select(c => new ClientReport(c.ClientId, c.Received, c.Gaps, c.Duplicates, c.Reconnects, c.Resumes, c.Unrecoverable))]);
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 }
@@ -49,4 +51,4 @@ public sealed record Percentiles(long Count, double P50, double P90, double P99,
         new(h.Count, Math.Round(h.PercentileMs(50), 2), Math.Round(h.PercentileMs(90), 2), Math.Round(h.PercentileMs(99), 2), Math.Round(h.MaxMs, 2));
 }
 
-public sealed record ClientReport(string Id, long Received, long Gaps, long Duplicates, long Reconnects, long Unrecoverable);
+public sealed record ClientReport(string Id, long Received, long Gaps, long Duplicates, long Reconnects, long Resumes, long Unrecoverable);

@@ -39,6 +39,7 @@ public static class Summary
         Row("published", r.Published);
         Row("latency p50 / p99 (ms)", $"{r.LatencyMs.P50} / {r.LatencyMs.P99}");
         Row("resume p50 / p99 (ms)", $"{r.ResumeMs.P50} / {r.ResumeMs.P99}");
+        Row("reattach p50 / p99 (ms)", $"{r.ReattachMs.P50} / {r.ReattachMs.P99}");
         AnsiConsole.Write(table);
     }
 

@@ -1,4 +1,5 @@
 using LongLived.Contracts.Grains;
+using LongLived.Gateway.Admin;
 using LongLived.Gateway.Options;
 using LongLived.Gateway.Relay;
 using LongLived.Gateway.Services;
@@ -21,16 +22,28 @@ public static class GatewaySetup
         {
             // h2c with prior knowledge: what grpcurl -plaintext, channelzcli and every gRPC client speak in cleartext.
             void Grpc(ListenOptions listen) => listen.Protocols = HttpProtocols.Http2;
-            if (gateway.ListenAnyIP) kestrel.ListenAnyIP(gateway.Port, Grpc);
-            else kestrel.ListenLocalhost(gateway.Port, Grpc);
+            void Admin(ListenOptions listen) => listen.Protocols = HttpProtocols.Http1AndHttp2;
+            if (gateway.ListenAnyIP)
+            {
+                kestrel.ListenAnyIP(gateway.Port, Grpc);
+                kestrel.ListenAnyIP(gateway.EffectiveAdminPort, Admin);
+            }
+            else
+            {
+                kestrel.ListenLocalhost(gateway.Port, Grpc);
+                kestrel.ListenLocalhost(gateway.EffectiveAdminPort, Admin);
+            }
             kestrel.Limits.Http2.MaxStreamsPerConnection = gateway.MaxStreamsPerConnection;
             // Detect half-open connections under idle streams.
             kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
             kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
         });
 
+        var connection = new ClusterConnection();
+        builder.Services.AddSingleton(connection);
         builder.UseOrleansClient(client =>
         {
+            client.AddGatewayCountChangedHandler((_, e) => connection.OnGatewayCountChanged(e.NumberOfConnectedGateways));
             client.UseLocalhostClustering(orleans.EffectiveGatewayPorts, orleans.ServiceId, orleans.ClusterId);
             client.AddMemoryStreams(StreamNames.Provider, streams => streams.ConfigurePartitioning(orleans.StreamQueues));
         });
@@ -42,15 +55,19 @@ public static class GatewaySetup
         builder.Services.AddSingleton<ErrorMappingInterceptor>();
         builder.Services.AddHostedService<HeadCheckService>();
         builder.Services.AddGrpc(o => o.Interceptors.Add<ErrorMappingInterceptor>());
+        builder.Services.AddGrpcHealthChecks(o => o.Services.Map(Contracts.Longlived.Descriptor.FullName, _ => true))
+            .AddCheck<GatewayHealthCheck>("gateway");
         var reflection = EnvSwitch.IsOn(builder.Configuration, "GRPC_REFLECTION");
         if (reflection) builder.Services.AddGrpcReflection();
 
         var app = builder.Build();
         app.Services.GetRequiredService<DrainSignal>(); // hook ApplicationStopping now, not at the first call
         app.MapGrpcService<LonglivedService>();
+        app.MapGrpcHealthChecksService();
+        app.MapAdmin(gateway.EffectiveAdminPort);
         if (reflection) app.MapGrpcReflectionService();
-        app.Logger.LogInformation("Gateway {GatewayId} serving gRPC on port {Port} (reflection {Reflection})",
-            app.Services.GetRequiredService<SessionRegistry>().GatewayId, gateway.Port, reflection ? "on" : "off");
+        app.Logger.LogInformation("Gateway {GatewayId} serving gRPC on port {Port}, admin on {AdminPort} (reflection {Reflection})",
+            app.Services.GetRequiredService<SessionRegistry>().GatewayId, gateway.Port, gateway.EffectiveAdminPort, reflection ? "on" : "off");
         return app;
     }
 }

@@ -8,6 +8,11 @@ public sealed class GatewayOptions
     /// <summary>gRPC port (HTTP/2 cleartext, prior knowledge).</summary>
     public int Port { get; set; } = 7070;
 
+    /// <summary>Admin HTTP/1.1 port (/server/stop, /server/start, /healthz); 0: gRPC port + 1000.</summary>
+    public int AdminPort { get; set; }
+
+    public int EffectiveAdminPort => AdminPort > 0 ? AdminPort : Port + 1000;
+
     /// <summary>Listen on all interfaces (containers) instead of localhost only.</summary>
     public bool ListenAnyIP { get; set; }
 

@@ -2,6 +2,7 @@ using Grpc.Core;
 using LongLived.Contracts;
 using Request = LongLived.Contracts.Request;
 using LongLived.Contracts.Grains;
+using LongLived.Gateway.Admin;
 using LongLived.Gateway.Options;
 using LongLived.Gateway.Relay;
 using Microsoft.Extensions.Options;
