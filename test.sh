@@ -9,6 +9,14 @@ if ! command -v dotnet >/dev/null; then
   exit 1
 fi
 
+# Redis: the silo failover tests start their own throw-away redis-server on a free loopback port.
+if ! command -v redis-server >/dev/null; then
+  echo "test.sh: installing redis-server (apt)…"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 

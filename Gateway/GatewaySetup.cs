@@ -4,6 +4,9 @@ using LongLived.Gateway.Options;
 using LongLived.Gateway.Relay;
 using LongLived.Gateway.Services;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Orleans.Configuration;
+using StackExchange.Redis;
+using GatewayOptions = LongLived.Gateway.Options.GatewayOptions;
 
 namespace LongLived.Gateway;
 
@@ -44,7 +47,17 @@ public static class GatewaySetup
         builder.UseOrleansClient(client =>
         {
             client.AddGatewayCountChangedHandler((_, e) => connection.OnGatewayCountChanged(e.NumberOfConnectedGateways));
-            client.UseLocalhostClustering(orleans.EffectiveGatewayPorts, orleans.ServiceId, orleans.ClusterId);
+            if (string.IsNullOrWhiteSpace(orleans.Redis))
+            {
+                client.UseLocalhostClustering(orleans.EffectiveGatewayPorts, orleans.ServiceId, orleans.ClusterId);
+            }
+            else
+            {
+                client.Configure<ClusterOptions>(o => { o.ClusterId = orleans.ClusterId; o.ServiceId = orleans.ServiceId; });
+                client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(orleans.Redis));
+                // Learn about new or dead silos quickly instead of once a minute.
+                client.Configure<Orleans.Configuration.GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+            }
             client.AddMemoryStreams(StreamNames.Provider, streams => streams.ConfigurePartitioning(orleans.StreamQueues));
         });
 

@@ -1,6 +1,8 @@
 using LongLived.Contracts.Grains;
 using LongLived.Silo.Options;
+using System.Net;
 using Orleans.Configuration;
+using StackExchange.Redis;
 
 namespace LongLived.Silo;
 
@@ -19,11 +21,8 @@ public static class SiloSetup
 
         builder.UseOrleans(silo =>
         {
-            var primary = cluster.PrimarySiloPort > 0 ? new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, cluster.PrimarySiloPort) : null;
-            silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, primary, cluster.ServiceId, cluster.ClusterId);
-            silo.AddMemoryGrainStorage(StreamNames.ChannelStorage);
-            silo.AddMemoryGrainStorage(StreamNames.ClientStorage);
-            silo.AddMemoryGrainStorage(StreamNames.PubSubStore);
+            if (string.IsNullOrWhiteSpace(cluster.Redis)) UseEmbedded(silo, cluster);
+            else UseRedis(silo, cluster, cluster.Redis);
             silo.AddMemoryStreams(StreamNames.Provider, streams =>
             {
                 streams.ConfigurePartitioning(cluster.StreamQueues);
@@ -32,4 +31,27 @@ public static class SiloSetup
         });
         return builder;
     }
+
+    private static void UseEmbedded(ISiloBuilder silo, SiloClusterOptions cluster)
+    {
+        var primary = cluster.PrimarySiloPort > 0 ? new IPEndPoint(IPAddress.Loopback, cluster.PrimarySiloPort) : null;
+        silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, primary, cluster.ServiceId, cluster.ClusterId);
+        foreach (var name in Storages) silo.AddMemoryGrainStorage(name);
+    }
+
+    private static void UseRedis(ISiloBuilder silo, SiloClusterOptions cluster, string redis)
+    {
+        silo.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
+        silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedIP), cluster.SiloPort, cluster.GatewayPort, cluster.ListenOnAnyHostAddress);
+        silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+        foreach (var name in Storages) silo.AddRedisGrainStorage(name, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = cluster.ProbeTimeout;
+            o.NumMissedProbesLimit = cluster.NumMissedProbesLimit;
+        });
+    }
+
+    /// <summary>Channel state, client state, and the stream pub-sub store (durable with Redis: it must survive a silo).</summary>
+    private static readonly string[] Storages = [StreamNames.ChannelStorage, StreamNames.ClientStorage, StreamNames.PubSubStore];
 }

@@ -8,6 +8,9 @@ public sealed class OrleansClientOptions
     public string ClusterId { get; set; } = "longlived";
     public string ServiceId { get; set; } = "longlived";
 
+    /// <summary>A Redis connection string: find the silos through the Redis membership table. Empty: localhost clustering.</summary>
+    public string? Redis { get; set; }
+
     /// <summary>Localhost clustering: the silos' gateway ports (empty: 30000). No default in the array itself,
     /// because configuration binding appends to an array instead of replacing it.</summary>
     public int[] GatewayPorts { get; set; } = [];

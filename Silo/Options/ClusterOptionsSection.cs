@@ -17,6 +17,25 @@ public sealed class SiloClusterOptions
     /// <summary>Localhost clustering: the primary silo's port (holds the membership table). 0: this silo is the primary.</summary>
     public int PrimarySiloPort { get; set; }
 
+    /// <summary>
+    /// A Redis connection string: switches clustering, grain storage and the pub-sub store to Redis, so several silos
+    /// share membership and a silo's death loses no stored offset. Empty: localhost clustering, in-memory storage.
+    /// </summary>
+    public string? Redis { get; set; }
+
+    /// <summary>With Redis: the address other silos and gateways reach this silo at.</summary>
+    public string AdvertisedIP { get; set; } = "127.0.0.1";
+
+    /// <summary>With Redis: listen on all interfaces (containers) instead of the advertised address only.</summary>
+    public bool ListenOnAnyHostAddress { get; set; }
+
+    /// <summary>
+    /// Failure detection: a silo missing this many probes of ProbeTimeout each is voted dead and its grains move.
+    /// Lower is faster failover, but a long GC pause or a busy machine can then evict a healthy silo.
+    /// </summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    public int NumMissedProbesLimit { get; set; } = 2;
+
     /// <summary>How often the stream pulling agents poll their queues: the latency floor of the live path.</summary>
     public TimeSpan StreamPollPeriod { get; set; } = TimeSpan.FromMilliseconds(20);
 

@@ -11,14 +11,14 @@ namespace LongLived.Tests.Failover;
 public sealed class NodeProcess : IAsyncDisposable
 {
     private readonly Queue<string> _tail = new();
-    private readonly string _dll;
+    private readonly string _program;
     private readonly string[] _args;
     private Process? _process;
 
-    private NodeProcess(string name, string dll, string[] args)
+    private NodeProcess(string name, string program, string[] args)
     {
         Name = name;
-        _dll = dll;
+        _program = program;
         _args = args;
     }
 
@@ -26,13 +26,16 @@ public sealed class NodeProcess : IAsyncDisposable
     public bool IsRunning => _process is { HasExited: false };
     public string Tail { get { lock (_tail) return string.Join('\n', _tail); } }
 
-    public static NodeProcess Silo(string name, params string[] args) => new(name, BuiltDll("Silo", "LongLived.Silo.dll"), args);
-    public static NodeProcess Gateway(string name, params string[] args) => new(name, BuiltDll("Gateway", "LongLived.Gateway.dll"), args);
+    public static NodeProcess Silo(string name, params string[] args) => new(name, "dotnet", [BuiltDll("Silo", "LongLived.Silo.dll"), .. args]);
+    public static NodeProcess Gateway(string name, params string[] args) => new(name, "dotnet", [BuiltDll("Gateway", "LongLived.Gateway.dll"), .. args]);
+
+    /// <summary>A throw-away redis-server on loopback, no persistence to disk (./test.sh installs it when missing).</summary>
+    public static NodeProcess Redis(int port) =>
+        new("redis", "redis-server", ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
 
     public void Start()
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(_dll);
+        var info = new ProcessStartInfo(_program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in _args) info.ArgumentList.Add(arg);
         info.Environment["DOTNET_gcServer"] = "0"; // many processes on 2 cores
         _process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {Name}");
