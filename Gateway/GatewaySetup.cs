@@ -1,5 +1,7 @@
 using LongLived.Contracts.Grains;
+using System.Net;
 using LongLived.Gateway.Admin;
+using LongLived.Gateway.Channelz;
 using LongLived.Gateway.Options;
 using LongLived.Gateway.Relay;
 using LongLived.Gateway.Services;
@@ -21,10 +23,22 @@ public static class GatewaySetup
         var orleans = builder.Configuration.GetSection(OrleansClientOptions.Section).Get<OrleansClientOptions>() ?? new();
         builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
 
+        var channelzOn = EnvSwitch.IsOn(builder.Configuration, "GRPC_CHANNELZ");
+        var channelz = new ChannelzRegistry();
+        // One channelz server per gRPC listener, with its listen sockets as Kestrel binds them.
+        var grpcServer = channelz.AddServer($"grpc:{gateway.Port}", gateway.ListenAnyIP
+            ? [new IPEndPoint(IPAddress.IPv6Any, gateway.Port)]
+            : [new IPEndPoint(IPAddress.Loopback, gateway.Port), new IPEndPoint(IPAddress.IPv6Loopback, gateway.Port)]);
+        builder.Services.AddSingleton(channelz);
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // h2c with prior knowledge: what grpcurl -plaintext, channelzcli and every gRPC client speak in cleartext.
-            void Grpc(ListenOptions listen) => listen.Protocols = HttpProtocols.Http2;
+            void Grpc(ListenOptions listen)
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (channelzOn) listen.Use(ChannelzHooks.Connections(channelz, grpcServer));
+            }
             void Admin(ListenOptions listen) => listen.Protocols = HttpProtocols.Http1AndHttp2;
             if (gateway.ListenAnyIP)
             {
@@ -67,7 +81,12 @@ public static class GatewaySetup
         builder.Services.AddSingleton<SessionRelay>();
         builder.Services.AddSingleton<ErrorMappingInterceptor>();
         builder.Services.AddHostedService<HeadCheckService>();
-        builder.Services.AddGrpc(o => o.Interceptors.Add<ErrorMappingInterceptor>());
+        builder.Services.AddSingleton<ChannelzInterceptor>();
+        builder.Services.AddGrpc(o =>
+        {
+            if (channelzOn) o.Interceptors.Add<ChannelzInterceptor>(); // outermost: counts what really goes over the wire
+            o.Interceptors.Add<ErrorMappingInterceptor>();
+        });
         builder.Services.AddGrpcHealthChecks(o => o.Services.Map(Contracts.Longlived.Descriptor.FullName, _ => true))
             .AddCheck<GatewayHealthCheck>("gateway");
         var reflection = EnvSwitch.IsOn(builder.Configuration, "GRPC_REFLECTION");
@@ -75,12 +94,14 @@ public static class GatewaySetup
 
         var app = builder.Build();
         app.Services.GetRequiredService<DrainSignal>(); // hook ApplicationStopping now, not at the first call
+        if (channelzOn) app.Use(ChannelzHooks.Calls(grpcServer));
         app.MapGrpcService<LonglivedService>();
+        if (channelzOn) app.MapGrpcService<ChannelzService>();
         app.MapGrpcHealthChecksService();
         app.MapAdmin(gateway.EffectiveAdminPort);
         if (reflection) app.MapGrpcReflectionService();
-        app.Logger.LogInformation("Gateway {GatewayId} serving gRPC on port {Port}, admin on {AdminPort} (reflection {Reflection})",
-            app.Services.GetRequiredService<SessionRegistry>().GatewayId, gateway.Port, gateway.EffectiveAdminPort, reflection ? "on" : "off");
+        app.Logger.LogInformation("Gateway {GatewayId} serving gRPC on port {Port}, admin on {AdminPort} (reflection {Reflection}, channelz {Channelz})",
+            app.Services.GetRequiredService<SessionRegistry>().GatewayId, gateway.Port, gateway.EffectiveAdminPort, reflection ? "on" : "off", channelzOn ? "on" : "off");
         return app;
     }
 }

@@ -1,0 +1,58 @@
+using System.Net;
+
+namespace LongLived.Gateway.Channelz;
+
+/// <summary>A gRPC server in channelz terms: one per gRPC listener. Counters are updated lock-free on the call path.</summary>
+public sealed class ChannelzServer(long id, string name)
+{
+    public long Id { get; } = id;
+    public string Name { get; } = name;
+    public long CallsStarted;
+    public long CallsSucceeded;
+    public long CallsFailed;
+    /// <summary>UTC ticks; 0 until the first call.</summary>
+    public long LastCallStartedTicks;
+    public List<ChannelzSocket> ListenSockets { get; } = [];
+    public System.Collections.Concurrent.ConcurrentDictionary<long, ChannelzSocket> Sockets { get; } = new();
+
+    public void CallStarted()
+    {
+        Interlocked.Increment(ref CallsStarted);
+        Interlocked.Exchange(ref LastCallStartedTicks, DateTime.UtcNow.Ticks);
+    }
+}
+
+/// <summary>A listen socket or an accepted HTTP/2 connection ("normal" socket).</summary>
+public sealed class ChannelzSocket(long id, string name, EndPoint? local, EndPoint? remote)
+{
+    public long Id { get; } = id;
+    public string Name { get; } = name;
+    public EndPoint? Local { get; } = local;
+    public EndPoint? Remote { get; } = remote;
+    public long StreamsStarted;
+    public long StreamsSucceeded;
+    public long StreamsFailed;
+    public long MessagesSent;
+    public long MessagesReceived;
+    public long LastRemoteStreamCreatedTicks;
+    public long LastMessageSentTicks;
+    public long LastMessageReceivedTicks;
+
+    public void StreamStarted()
+    {
+        Interlocked.Increment(ref StreamsStarted);
+        Interlocked.Exchange(ref LastRemoteStreamCreatedTicks, DateTime.UtcNow.Ticks);
+    }
+
+    public void MessageSent()
+    {
+        Interlocked.Increment(ref MessagesSent);
+        Interlocked.Exchange(ref LastMessageSentTicks, DateTime.UtcNow.Ticks);
+    }
+
+    public void MessageReceived()
+    {
+        Interlocked.Increment(ref MessagesReceived);
+        Interlocked.Exchange(ref LastMessageReceivedTicks, DateTime.UtcNow.Ticks);
+    }
+}
