@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole suite: builds, runs every test project against real parts (a real silo, real Kestrel gateways on
-# loopback), and ends with one line "N passed, N failed". Installs what the tests need when it is missing.
+# The whole suite: builds, runs the xUnit tests (a real silo, real Kestrel gateways on loopback, real processes
+# killed and restarted, a real Redis) and the Node.js interop tests (grpc-js, reflection client, plain HTTP), and
+# ends with one line "N passed, N failed" summed over both. Installs what the tests need when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -17,6 +18,15 @@ if ! command -v redis-server >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
 fi
 
+# Node.js: the interop tests use independent gRPC implementations (grpc-js) from npm.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "test.sh: installing nodejs and npm (apt)…"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+(cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
@@ -25,6 +35,9 @@ set +e
 dotnet test LongLived.Orleans.sln -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"
 status=$?
+(cd tests/interop && CONFIGURATION=Release node --test --test-reporter=tap --test-concurrency=1) | tee "$results/interop.tap"
+node_status=${PIPESTATUS[0]}
+[ "$node_status" -eq 0 ] || status=$node_status
 set -e
 
 # Sum the counters of every result file, so a run that executed no test shows as "0 passed".
@@ -36,6 +49,10 @@ for trx in "$results"/*.trx; do
   f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
+# node --test (TAP) ends with "# pass N" and "# fail N".
+p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$results/interop.tap" | tail -n 1)
+f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$results/interop.tap" | tail -n 1)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 echo "$passed passed, $failed failed"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "test.sh: no test ran" >&2

@@ -10,6 +10,7 @@ namespace LongLived.Emulator;
 /// exponential backoff), and checks every offset for gaps and duplicates.
 /// </summary>
 public sealed class EmulatedClient(
+    int index,
     string id,
     Longlived.LonglivedClient grpc,
     EmulatorSettings settings,
@@ -18,6 +19,7 @@ public sealed class EmulatedClient(
 {
     private readonly Dictionary<string, Position> _positions = new(StringComparer.Ordinal);
 
+    public int Index { get; } = index;
     public string Id { get; } = id;
     public ClientStats Stats { get; } = new(id);
 

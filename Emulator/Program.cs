@@ -28,14 +28,15 @@ var rampUp = new Option<TimeSpan?>("--ramp-up")
     Description = "Start the clients spread over this time (default 1s)",
     CustomParser = result => Durations.Parse(result),
 };
+var controlPort = new Option<int>("--control-port") { Description = "REST control API port (/client/start, /client/stop, /client/list, /client/notify); 0: off", DefaultValueFactory = _ => 7080 };
 var idPrefix = new Option<string?>("--id-prefix") { Description = "Client ids are <prefix><n>; default: a random prefix per run" };
 
-clients.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--clients must be at least 1"); });
+clients.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--clients cannot be negative"); });
 publishRate.Validators.Add(r => { if (r.GetValueOrDefault<double>() < 0) r.AddError("--publish-rate cannot be negative"); });
 
 var root = new RootCommand("LongLived emulator: drives many long-lived clients through the gateways and reports gaps, duplicates, reconnects and latency")
 {
-    addr, clients, duration, topics, publishRate, notify, quiet, report, failOnLoss, rampUp, idPrefix,
+    addr, clients, duration, topics, publishRate, notify, quiet, report, failOnLoss, rampUp, controlPort, idPrefix,
 };
 root.SetAction(async (parsed, cancellationToken) =>
 {
@@ -57,16 +58,19 @@ root.SetAction(async (parsed, cancellationToken) =>
         .AddFilter("Grpc", LogLevel.Warning)
         .SetMinimumLevel(LogLevel.Information));
 
-    RunReport result;
     try
     {
-        result = await new EmulatorRun(settings, loggerFactory).RunAsync(cancellationToken);
+        AddressParser.Parse(settings.Address);
     }
     catch (FormatException ex)
     {
         Console.Error.WriteLine($"--addr: {ex.Message}");
         return 2;
     }
+    var run = new EmulatorRun(settings, loggerFactory);
+    var running = run.RunAsync(cancellationToken);
+    await using var control = parsed.GetValue(controlPort) is > 0 and var port ? await ControlApi.StartAsync(run, port) : null;
+    var result = await running;
     Summary.WriteTable(result);
     if (parsed.GetValue(report) is { } file)
     {
