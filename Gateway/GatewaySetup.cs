@@ -81,6 +81,7 @@ public static class GatewaySetup
         builder.Services.AddSingleton<SessionRelay>();
         builder.Services.AddSingleton<ErrorMappingInterceptor>();
         builder.Services.AddHostedService<HeadCheckService>();
+        builder.Services.AddHostedService<ClusterLossWatch>();
         builder.Services.AddSingleton<ChannelzInterceptor>();
         builder.Services.AddGrpc(o =>
         {

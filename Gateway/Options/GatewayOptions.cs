@@ -25,6 +25,19 @@ public sealed class GatewayOptions
     /// <summary>How often each channel's head is checked: finds messages the Orleans stream lost at the tail, and keeps generators alive.</summary>
     public TimeSpan HeadCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Streams end with UNAVAILABLE ("rebalance") after this age, jittered to 80–120 %, and their clients resume
+    /// losslessly wherever the balancer sends them: long-lived streams never pin a client to one gateway, so a new
+    /// gateway gets its share. Zero: never.
+    /// </summary>
+    public TimeSpan MaxStreamAge { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Streams stay open this long while the cluster is unreachable (they fill any gap from history once it is back);
+    /// after it they end with UNAVAILABLE so clients try another gateway.
+    /// </summary>
+    public TimeSpan ClusterLossTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Messages per history read when resuming or filling a gap.</summary>
     public int HistoryPageSize { get; set; } = 256;
 

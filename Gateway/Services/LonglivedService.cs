@@ -28,6 +28,7 @@ public sealed class LonglivedService(
 
         using var session = new SubscriberSession(request.Id, channels, _options.StreamBufferCapacity);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Ended, drain.Token);
+        using var maxAge = MaxAgeTimer(session);
         var client = cluster.GetGrain<IClientGrain>(request.Id);
         registry.Add(session);
         try
@@ -87,6 +88,15 @@ public sealed class LonglivedService(
         ThrowIfDraining();
         var message = await cluster.GetGrain<IChannelGrain>(request.Channel).Publish(request.Data, request.IdempotencyKey);
         return new PublishResponse { Offset = message.Offset, Epoch = message.Epoch, PublishTimeUnixMs = message.PublishedUnixMs };
+    }
+
+    /// <summary>Ends the session at its jittered maximum age (null when streams may live forever).</summary>
+    private ITimer? MaxAgeTimer(SubscriberSession session)
+    {
+        if (_options.MaxStreamAge <= TimeSpan.Zero) return null;
+        var age = _options.MaxStreamAge * (0.8 + 0.4 * Random.Shared.NextDouble());
+        return TimeProvider.System.CreateTimer(_ => session.End(new Status(StatusCode.Unavailable,
+            "rebalance: stream reached its maximum age; resubscribe with your positions")), null, age, Timeout.InfiniteTimeSpan);
     }
 
     private void ThrowIfDraining()

@@ -17,7 +17,7 @@ public sealed class ProcessCluster : IAsyncDisposable
     public IReadOnlyList<int> GatewayPorts { get; }
     public string Address => "static:" + string.Join(',', GatewayPorts.Select(p => $":{p}"));
 
-    public static async Task<ProcessCluster> StartAsync(int gateways)
+    public static async Task<ProcessCluster> StartAsync(int gateways, params string[] gatewayArgs)
     {
         var clusterId = $"chaos-{Guid.NewGuid():N}";
         var siloGatewayPort = ClusterFixture.FreePort();
@@ -29,7 +29,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         var ports = Enumerable.Range(0, gateways).Select(_ => ClusterFixture.FreePort()).ToArray();
         var nodes = ports.Select((port, i) => NodeProcess.Gateway($"gw{i + 1}", [.. quiet,
             $"--Gateway:Port={port}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}", $"--Orleans:GatewayPorts:0={siloGatewayPort}",
-            "--Gateway:HeadCheckInterval=00:00:01"])).ToArray();
+            "--Gateway:HeadCheckInterval=00:00:01", .. gatewayArgs])).ToArray();
         foreach (var node in nodes) node.Start();
         for (var i = 0; i < nodes.Length; i++) await NodeProcess.WaitForPortAsync(ports[i], StartTimeout, nodes[i]);
         return new ProcessCluster(silo, nodes, ports);
