@@ -1,6 +1,7 @@
 using LongLived.Contracts.Grains;
 using System.Net;
 using LongLived.Gateway.Admin;
+using OpenTelemetry.Metrics;
 using LongLived.Gateway.Channelz;
 using LongLived.Gateway.Options;
 using LongLived.Gateway.Relay;
@@ -76,6 +77,10 @@ public static class GatewaySetup
         });
 
         builder.Services.AddSingleton<DrainSignal>();
+        builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(GatewayMetrics.MeterName, "Microsoft.Orleans", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
         builder.Services.AddSingleton<ChannelHub>();
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionRelay>();

@@ -2,6 +2,8 @@ using LongLived.Contracts.Grains;
 using LongLived.Silo.Options;
 using System.Net;
 using Orleans.Configuration;
+using OpenTelemetry.Metrics;
+using Orleans.Dashboard;
 using StackExchange.Redis;
 
 namespace LongLived.Silo;
@@ -18,11 +20,18 @@ public static class SiloSetup
         builder.Services.Configure<GeneratorOptions>(builder.Configuration.GetSection(GeneratorOptions.Section));
         builder.Services.Configure<HistoryOptions>(builder.Configuration.GetSection(HistoryOptions.Section));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<SiloMetrics>();
+        var http = builder.Configuration.GetSection(SiloHttpOptions.Section).Get<SiloHttpOptions>() ?? new();
+        builder.Services.AddHealthChecks().AddCheck<SiloHealthCheck>("membership");
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(SiloMetrics.MeterName, "Microsoft.Orleans")
+            .AddPrometheusExporter());
 
         builder.UseOrleans(silo =>
         {
             if (string.IsNullOrWhiteSpace(cluster.Redis)) UseEmbedded(silo, cluster);
             else UseRedis(silo, cluster, cluster.Redis);
+            if (http.HttpPort > 0 && http.Dashboard) silo.AddDashboard();
             silo.AddMemoryStreams(StreamNames.Provider, streams =>
             {
                 streams.ConfigurePartitioning(cluster.StreamQueues);
@@ -30,6 +39,19 @@ public static class SiloSetup
             });
         });
         return builder;
+    }
+
+    /// <summary>The operators' HTTP port: /healthz, /metrics and the Orleans dashboard at /dashboard.</summary>
+    public static WebApplication MapSiloEndpoints(this WebApplication app)
+    {
+        var http = app.Configuration.GetSection(SiloHttpOptions.Section).Get<SiloHttpOptions>() ?? new();
+        if (http.HttpPort <= 0) return app;
+        if (http.ListenAnyIP) app.Urls.Add($"http://*:{http.HttpPort}");
+        else app.Urls.Add($"http://localhost:{http.HttpPort}");
+        app.MapHealthChecks("/healthz");
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        if (http.Dashboard) app.MapOrleansDashboard("/dashboard");
+        return app;
     }
 
     private static void UseEmbedded(ISiloBuilder silo, SiloClusterOptions cluster)

@@ -5,7 +5,7 @@ using LongLived.Gateway.Relay;
 namespace LongLived.Gateway.Admin;
 
 /// <summary>
-/// The admin HTTP port (gRPC port + 1000 by default): /server/stop (drain), /server/start, /healthz.
+/// The admin HTTP port (gRPC port + 1000 by default): /server/stop (drain), /server/start, /healthz, /metrics (Prometheus).
 /// Answers in the original's JSON shape: {"status":…,"message":…,"data":…}.
 /// </summary>
 public static class AdminEndpoints
@@ -33,6 +33,7 @@ public static class AdminEndpoints
         }).RequireHost(host);
 
         app.MapHealthChecks("/healthz").RequireHost(host);
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireHost(host);
 
         app.MapFallback(context =>
         {

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using LongLived.Contracts;
 using LongLived.Contracts.Grains;
+using LongLived.Gateway.Admin;
 using LongLived.Gateway.Options;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +13,7 @@ namespace LongLived.Gateway.Relay;
 /// fast path: an offset already delivered is dropped, a hole is filled from history before anything later is sent,
 /// and what history no longer has is reported (<see cref="Response.Unrecoverable"/>), never skipped silently.
 /// </summary>
-public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, IOptions<GatewayOptions> options, ILogger<SessionRelay> logger)
+public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<SessionRelay> logger)
 {
     /// <summary>Response headers: the session id, and how each channel that came with a position resumed (URL-encoded names, comma-separated).</summary>
     public const string SessionHeader = "ll-session";
@@ -37,7 +38,7 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, IOptions<
             foreach (var start in starts)
             {
                 cursors[start.Cursor.Channel] = start.Cursor;
-                foreach (var message in start.Page.Messages) await SendAsync(start.Cursor, message, writer, cancellationToken);
+                foreach (var message in start.Page.Messages) await SendAsync(start.Cursor, message, live: false, writer, cancellationToken);
                 await FillAsync(start.Cursor, start.Page.Head, trigger: null, writer, cancellationToken);
             }
 
@@ -64,6 +65,7 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, IOptions<
             return new Start(new ChannelCursor(channel, head.Epoch, head.Head), new HistoryPage(head.Epoch, head.Head, true, []), Resume.None);
         }
         var page = await grain.Read(position.Offset, position.Epoch, _pageSize);
+        metrics.Resumed(page.Recoverable);
         if (page.Recoverable) return new Start(new ChannelCursor(channel, page.Epoch, position.Offset), page, Resume.Recovered);
 
         logger.LogInformation("Channel {Channel}: position {Offset}@{Epoch} not recoverable (now {Head}@{CurrentEpoch}); continuing from now",
@@ -84,16 +86,24 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, IOptions<
                 cursor.Channel, cursor.Epoch, message.Epoch);
             cursor.Jump(message.Epoch, message.Offset - 1);
         }
-        if (message.Offset <= cursor.Last) return; // already delivered (history fill or a redelivery)
+        if (message.Offset <= cursor.Last)
+        {
+            metrics.DuplicateDropped(); // already delivered (history fill or a redelivery)
+            return;
+        }
         if (message.Offset > cursor.Last + 1) await FillAsync(cursor, message.Offset - 1, message, writer, ct);
-        if (message.Epoch != cursor.Epoch || message.Offset <= cursor.Last) return;
+        if (message.Epoch != cursor.Epoch || message.Offset <= cursor.Last)
+        {
+            metrics.DuplicateDropped();
+            return;
+        }
         if (message.Offset > cursor.Last + 1)
         {
             // History could not supply the hole although it should have: report it rather than skip it silently.
             logger.LogWarning("Channel {Channel}: offsets {From}..{To} missing from history", cursor.Channel, cursor.Last + 1, message.Offset - 1);
             cursor.Jump(message.Epoch, message.Offset - 1);
         }
-        await SendAsync(cursor, message, writer, ct);
+        await SendAsync(cursor, message, live: true, writer, ct);
     }
 
     private Task OnHeadAsync(ChannelCursor cursor, ChannelHead head, IServerStreamWriter<Response> writer, CancellationToken ct)
@@ -121,11 +131,11 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, IOptions<
                 return;
             }
             if (page.Messages.Count == 0) return;
-            foreach (var message in page.Messages) await SendAsync(cursor, message, writer, ct);
+            foreach (var message in page.Messages) await SendAsync(cursor, message, live: false, writer, ct);
         }
     }
 
-    private static async Task SendAsync(ChannelCursor cursor, ChannelMessage message, IServerStreamWriter<Response> writer, CancellationToken ct)
+    private async Task SendAsync(ChannelCursor cursor, ChannelMessage message, bool live, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
         await writer.WriteAsync(new Response
         {
@@ -137,6 +147,7 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, IOptions<
             Unrecoverable = cursor.TakePendingUnrecoverable(),
         }, ct);
         cursor.Delivered(message.Offset);
+        metrics.Relayed(live, message.PublishedUnixMs);
     }
 
     private static Metadata ResumeHeaders(SubscriberSession session, Start[] starts)

@@ -15,6 +15,7 @@ public sealed class LonglivedService(
     SessionRelay relay,
     SessionRegistry registry,
     DrainSignal drain,
+    GatewayMetrics metrics,
     IOptions<GatewayOptions> options,
     ILogger<LonglivedService> logger) : Longlived.LonglivedBase
 {
@@ -31,6 +32,8 @@ public sealed class LonglivedService(
         using var maxAge = MaxAgeTimer(session);
         var client = cluster.GetGrain<IClientGrain>(request.Id);
         registry.Add(session);
+        metrics.StreamStarted();
+        var outcome = StatusCode.Unknown; // what the client is told; Unknown until decided
         try
         {
             await client.Connect(new SessionInfo(session.SessionId, registry.GatewayId, registry.Reference, [.. channels.Skip(1)]));
@@ -40,10 +43,17 @@ public sealed class LonglivedService(
         {
             // Ended by us (replaced, unsubscribed, overflow, drain) or by the client going away: say which, below.
         }
+        catch (RpcException ex)
+        {
+            outcome = ex.StatusCode;
+            throw;
+        }
         finally
         {
             registry.Remove(session);
             await ForgetAsync(client, session);
+            outcome = outcome != StatusCode.Unknown ? outcome : EndOf(session, context);
+            metrics.StreamEnded(outcome);
         }
 
         if (session.EndStatus is { } status)
@@ -51,7 +61,7 @@ public sealed class LonglivedService(
             logger.LogInformation("Closing stream for client ID: {ClientId} ({Status})", request.Id, status.StatusCode);
             if (status.StatusCode != StatusCode.OK) throw new RpcException(status);
         }
-        else if (drain.IsDraining && !context.CancellationToken.IsCancellationRequested)
+        else if (outcome == StatusCode.Unavailable)
         {
             logger.LogInformation("Closing stream for client ID: {ClientId} (gateway draining)", request.Id);
             throw new RpcException(new Status(StatusCode.Unavailable, "gateway draining: resubscribe with your positions"));
@@ -61,6 +71,13 @@ public sealed class LonglivedService(
             logger.LogInformation("Client ID {ClientId} has disconnected", request.Id);
         }
     }
+
+    /// <summary>How a stream that ended without an error ends: its session's status, draining, or the client gone.</summary>
+    private StatusCode EndOf(SubscriberSession session, ServerCallContext context) =>
+        session.EndStatus?.StatusCode
+        ?? (context.CancellationToken.IsCancellationRequested ? StatusCode.Cancelled
+            : drain.IsDraining ? StatusCode.Unavailable
+            : StatusCode.Internal);
 
     public override async Task<Response> Unsubscribe(Request request, ServerCallContext context)
     {

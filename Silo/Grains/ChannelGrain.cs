@@ -13,6 +13,7 @@ public sealed class ChannelGrain(
     [PersistentState("channel", StreamNames.ChannelStorage)] IPersistentState<ChannelState> state,
     IOptions<GeneratorOptions> generatorOptions,
     IOptions<HistoryOptions> historyOptions,
+    SiloMetrics metrics,
     TimeProvider time,
     ILogger<ChannelGrain> logger) : Grain, IChannelGrain
 {
@@ -27,6 +28,7 @@ public sealed class ChannelGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        metrics.ChannelActivated();
         _stream = this.GetStreamProvider(StreamNames.Provider)
             .GetStream<ChannelMessage>(StreamId.Create(StreamNames.ChannelNamespace, Name));
         if (string.IsNullOrEmpty(S.Epoch))
@@ -41,6 +43,13 @@ public sealed class ChannelGrain(
         }
     }
 
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.ChannelDeactivated();
+        if (_generatorTimer is not null) metrics.GeneratorStopped();
+        return Task.CompletedTask;
+    }
+
     public async Task<ChannelMessage> Publish(string data, string? idempotencyKey)
     {
         if (!string.IsNullOrEmpty(idempotencyKey))
@@ -49,7 +58,9 @@ public sealed class ChannelGrain(
             var earlier = S.History.FindLast(m => m.IdempotencyKey == idempotencyKey);
             if (earlier is not null) return earlier;
         }
-        return await AppendAsync(data, string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey);
+        var message = await AppendAsync(data, string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey);
+        metrics.Appended(generated: false);
+        return message;
     }
 
     public Task<HistoryPage> Read(ulong afterOffset, string? epoch, int max)
@@ -121,11 +132,14 @@ public sealed class ChannelGrain(
                     logger.LogInformation("Channel {Channel}: no subscriber for {Idle}, generator stopped at offset {Offset}", Name, _generator.IdleTimeout, S.Head);
                     _generatorTimer?.Dispose();
                     _generatorTimer = null;
+                    metrics.GeneratorStopped();
                     return;
                 }
                 await AppendAsync(data, null);
+                metrics.Appended(generated: true);
             },
             new GrainTimerCreationOptions(_generator.Interval, _generator.Interval) { KeepAlive = true, Interleave = false });
+        metrics.GeneratorStarted();
         logger.LogInformation("Channel {Channel}: generator started every {Interval}", Name, _generator.Interval);
     }
 }

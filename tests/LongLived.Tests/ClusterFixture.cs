@@ -12,7 +12,7 @@ namespace LongLived.Tests;
 
 /// <summary>
 /// A real cluster for the whole test collection: one silo (the production SiloSetup, localhost clustering, in-memory
-/// storage and streams) and two gateways (the production GatewaySetup, real Kestrel on loopback ports).
+/// storage and streams, its HTTP port) and two gateways (the production GatewaySetup, real Kestrel on loopback ports).
 /// Faster generator and head checks than the defaults, and a short history so trimming can be tested.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
@@ -20,11 +20,14 @@ public sealed class ClusterFixture : IAsyncLifetime
     public const int HistoryMaxCount = 100;
     private readonly List<GrpcChannel> _channels = [];
 
-    public IHost Silo { get; private set; } = null!;
+    public WebApplication Silo { get; private set; } = null!;
     public WebApplication Gateway1 { get; private set; } = null!;
     public WebApplication Gateway2 { get; private set; } = null!;
     public int Port1 { get; } = FreePort();
     public int Port2 { get; } = FreePort();
+    public int AdminPort1 { get; } = FreePort();
+    public int AdminPort2 { get; } = FreePort();
+    public int SiloHttpPort { get; } = FreePort();
 
     public IGrainFactory Grains => Silo.Services.GetRequiredService<IGrainFactory>();
 
@@ -34,20 +37,21 @@ public sealed class ClusterFixture : IAsyncLifetime
         var gatewayPort = FreePort();
         string[] common = [$"--Orleans:ClusterId={clusterId}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:LongLived=Information"];
 
-        var silo = Host.CreateApplicationBuilder([.. common,
-            $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={gatewayPort}",
+        var silo = WebApplication.CreateBuilder([.. common,
+            $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={gatewayPort}", $"--Silo:HttpPort={SiloHttpPort}",
             "--Generator:Interval=00:00:00.2", $"--History:MaxCount={HistoryMaxCount}"]);
         silo.AddLongLivedSilo();
-        Silo = silo.Build();
+        Silo = silo.Build().MapSiloEndpoints();
         await Silo.StartAsync();
 
-        Gateway1 = await StartGatewayAsync(Port1, gatewayPort, common);
-        Gateway2 = await StartGatewayAsync(Port2, gatewayPort, common);
+        Gateway1 = await StartGatewayAsync(Port1, AdminPort1, gatewayPort, common);
+        Gateway2 = await StartGatewayAsync(Port2, AdminPort2, gatewayPort, common);
     }
 
-    private static async Task<WebApplication> StartGatewayAsync(int port, int siloGatewayPort, string[] common)
+    private static async Task<WebApplication> StartGatewayAsync(int port, int adminPort, int siloGatewayPort, string[] common)
     {
-        var app = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Orleans:GatewayPorts:0={siloGatewayPort}", "--Gateway:HeadCheckInterval=00:00:01"]);
+        var app = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
+            $"--Orleans:GatewayPorts:0={siloGatewayPort}", "--Gateway:HeadCheckInterval=00:00:01"]);
         await app.StartAsync();
         return app;
     }
@@ -74,7 +78,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         if (Silo is not null)
         {
             await Silo.StopAsync();
-            Silo.Dispose();
+            await Silo.DisposeAsync();
         }
     }
 

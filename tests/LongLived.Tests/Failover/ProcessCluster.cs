@@ -22,7 +22,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         var clusterId = $"chaos-{Guid.NewGuid():N}";
         var siloGatewayPort = ClusterFixture.FreePort();
         string[] quiet = ["--Logging:LogLevel:Default=Warning", $"--Orleans:ClusterId={clusterId}"];
-        var silo = NodeProcess.Silo("silo", [.. quiet, $"--Orleans:SiloPort={ClusterFixture.FreePort()}", $"--Orleans:GatewayPort={siloGatewayPort}"]);
+        var silo = NodeProcess.Silo("silo", [.. quiet, $"--Orleans:SiloPort={ClusterFixture.FreePort()}", $"--Orleans:GatewayPort={siloGatewayPort}", $"--Silo:HttpPort={ClusterFixture.FreePort()}"]);
         silo.Start();
         await NodeProcess.WaitForPortAsync(siloGatewayPort, StartTimeout, silo);
 

@@ -26,7 +26,7 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
         string[] common = ["--Logging:LogLevel:Default=Warning", $"--Orleans:Redis={connection}", $"--Orleans:ClusterId=silo-chaos-{Guid.NewGuid():N}"];
         var siloGatewayPorts = new[] { ClusterFixture.FreePort(), ClusterFixture.FreePort() };
         var silos = siloGatewayPorts.Select((port, i) => NodeProcess.Silo($"silo{i + 1}", [.. common,
-            $"--Orleans:SiloPort={ClusterFixture.FreePort()}", $"--Orleans:GatewayPort={port}"])).ToArray();
+            $"--Orleans:SiloPort={ClusterFixture.FreePort()}", $"--Orleans:GatewayPort={port}", $"--Silo:HttpPort={ClusterFixture.FreePort()}"])).ToArray();
         var gatewayPorts = new[] { ClusterFixture.FreePort(), ClusterFixture.FreePort() };
         var gateways = gatewayPorts.Select((port, i) => NodeProcess.Gateway($"gw{i + 1}", [.. common,
             $"--Gateway:Port={port}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}", "--Gateway:HeadCheckInterval=00:00:01"])).ToArray();

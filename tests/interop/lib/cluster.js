@@ -41,9 +41,9 @@ function start(name, args) {
 
 /** One silo, one gateway (gRPC + admin ports) and an emulator with its REST control API and no clients. */
 export async function startCluster() {
-  const [siloPort, siloGatewayPort, grpcPort, adminPort, controlPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [siloPort, siloGatewayPort, siloHttpPort, grpcPort, adminPort, controlPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const common = ['--Logging:LogLevel:Default=Warning', `--Orleans:ClusterId=interop-${process.pid}`];
-  const silo = start('silo', [bin('Silo', 'LongLived.Silo.dll'), ...common, `--Orleans:SiloPort=${siloPort}`, `--Orleans:GatewayPort=${siloGatewayPort}`, '--Generator:Interval=00:00:00.2']);
+  const silo = start('silo', [bin('Silo', 'LongLived.Silo.dll'), ...common, `--Orleans:SiloPort=${siloPort}`, `--Orleans:GatewayPort=${siloGatewayPort}`, `--Silo:HttpPort=${siloHttpPort}`, '--Generator:Interval=00:00:00.2']);
   const procs = [silo];
   try {
     await waitForPort(siloGatewayPort, silo);

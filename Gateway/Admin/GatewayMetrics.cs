@@ -1,0 +1,55 @@
+using System.Diagnostics.Metrics;
+using Grpc.Core;
+
+namespace LongLived.Gateway.Admin;
+
+/// <summary>The gateway's own meter ("LongLived.Gateway"), scraped as Prometheus text on the admin port's /metrics.</summary>
+public sealed class GatewayMetrics
+{
+    public const string MeterName = "LongLived.Gateway";
+
+    private readonly UpDownCounter<long> _active;
+    private readonly Counter<long> _started;
+    private readonly Counter<long> _ended;
+    private readonly Counter<long> _relayed;
+    private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _resumes;
+    private readonly Counter<long> _overflows;
+    private readonly Histogram<double> _latency;
+
+    public GatewayMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _active = meter.CreateUpDownCounter<long>("longlived.gateway.streams.active", description: "Subscribe streams open now");
+        _started = meter.CreateCounter<long>("longlived.gateway.streams.started", description: "Subscribe streams started");
+        _ended = meter.CreateCounter<long>("longlived.gateway.streams.ended", description: "Subscribe streams ended, by gRPC status");
+        _relayed = meter.CreateCounter<long>("longlived.gateway.messages.relayed", description: "Messages written to clients, by source (live or history)");
+        _duplicates = meter.CreateCounter<long>("longlived.gateway.messages.duplicates_dropped", description: "Live messages dropped because the client already had them");
+        _resumes = meter.CreateCounter<long>("longlived.gateway.resumes", description: "Channel positions resumed, by outcome (recovered or unrecoverable)");
+        _overflows = meter.CreateCounter<long>("longlived.gateway.buffer.overflows", description: "Streams ended because their client was too slow");
+        _latency = meter.CreateHistogram<double>("longlived.gateway.relay.latency", unit: "ms", description: "From the channel grain's append to the write to the client, live messages");
+    }
+
+    public void StreamStarted()
+    {
+        _active.Add(1);
+        _started.Add(1);
+    }
+
+    public void StreamEnded(StatusCode status)
+    {
+        _active.Add(-1);
+        _ended.Add(1, new KeyValuePair<string, object?>("status", status.ToString()));
+        if (status == StatusCode.ResourceExhausted) _overflows.Add(1);
+    }
+
+    public void Relayed(bool live, long publishedUnixMs)
+    {
+        _relayed.Add(1, new KeyValuePair<string, object?>("source", live ? "live" : "history"));
+        if (live) _latency.Record(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - publishedUnixMs));
+    }
+
+    public void DuplicateDropped() => _duplicates.Add(1);
+
+    public void Resumed(bool recovered) => _resumes.Add(1, new KeyValuePair<string, object?>("outcome", recovered ? "recovered" : "unrecoverable"));
+}
