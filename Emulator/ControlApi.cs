@@ -1,19 +1,37 @@
+using LongLived.Channelz;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
 namespace LongLived.Emulator;
 
 /// <summary>
 /// The original's REST control API (default :7080), same paths and JSON shape:
 /// /client/start?n=N, /client/stop?id=ID|all, /client/list, /client/notify?n=N → {"status":…,"message":…,"data":…}.
+/// grpc.channelz.v1 for the emulator's gateway channel (GRPC_CHANNELZ) is on the next port (h2c): Kestrel answers
+/// prior-knowledge HTTP/2 on a cleartext HTTP/1.1+2 endpoint with HTTP_1_1_REQUIRED, so one port cannot serve both
+/// curl and grpcurl -plaintext.
 /// </summary>
 public static class ControlApi
 {
     public const int MaxPerRequest = 10_000;
 
+    /// <summary>REST on <paramref name="port"/>; channelz on <paramref name="port"/> + 1 when the run reports channelz.</summary>
     public static async Task<WebApplication> StartAsync(EmulatorRun run, int port)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port));
+        var grpcPort = port + 1;
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.ListenLocalhost(port, o => o.Protocols = HttpProtocols.Http1);
+            if (run.Channelz is not null) k.ListenLocalhost(grpcPort, o => o.Protocols = HttpProtocols.Http2);
+        });
+        if (run.Channelz is { } channelz)
+        {
+            builder.Services.AddSingleton(channelz);
+            builder.Services.AddGrpc();
+        }
         var app = builder.Build();
+        if (run.Channelz is not null) app.MapGrpcService<ChannelzService>().RequireHost($"*:{grpcPort}");
 
         app.MapGet("/client/list", () => Reply(200, "OK", run.Clients.Select(c => c.Id).ToArray()));
         app.MapGet("/client/start", (int? n) => Count(n) is { } count

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
+using LongLived.Channelz;
 using LongLived.Contracts;
 using Request = LongLived.Contracts.Request;
 
@@ -23,13 +24,16 @@ public sealed class EmulatorRun(EmulatorSettings settings, ILoggerFactory logger
 
     public RunMetrics Metrics { get; } = new();
 
+    /// <summary>This process's channelz entities (its gateway channel and subchannels); null when GRPC_CHANNELZ is off.</summary>
+    public ChannelzRegistry? Channelz { get; } = settings.Channelz ? new ChannelzRegistry() : null;
+
     /// <summary>Clients running now.</summary>
     public IReadOnlyList<EmulatedClient> Clients => [.. _running.Values.Select(r => r.Client).OrderBy(c => c.Index)];
 
     public async Task<RunReport> RunAsync(CancellationToken cancellationToken)
     {
         var gateways = AddressParser.Parse(settings.Address);
-        using var channel = GatewayChannel.Create(gateways, loggerFactory);
+        using var channel = GatewayChannel.Create(settings.Address, gateways, loggerFactory, Channelz);
         _grpc = new Longlived.LonglivedClient(channel);
         _logger.LogInformation("Starting {Clients} clients against {Gateways}", settings.Clients, string.Join(", ", gateways.Select(g => $"{g.Host}:{g.Port}")));
 

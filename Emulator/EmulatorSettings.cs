@@ -17,6 +17,8 @@ public sealed record EmulatorSettings
     public string IdPrefix { get; init; } = $"emu-{Guid.NewGuid().ToString("N")[..6]}-";
     /// <summary>Clients start spread over this time: no thundering herd, and round-robin sees every gateway ready.</summary>
     public TimeSpan RampUp { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Report the gateway channel in channelz (served on the control port): GRPC_CHANNELZ unless 0, off or no.</summary>
+    public bool Channelz { get; init; } = LongLived.Channelz.EnvSwitch.IsOn(Environment.GetEnvironmentVariable("GRPC_CHANNELZ"));
     public TimeSpan SummaryInterval { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Reconnect backoff after the first (immediate) retry: doubles from the base up to the cap, with jitter.</summary>
     public TimeSpan BackoffBase { get; init; } = TimeSpan.FromMilliseconds(100);

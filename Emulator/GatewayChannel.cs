@@ -3,20 +3,28 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Grpc.Net.Client.Balancer;
 using Grpc.Net.Client.Configuration;
+using LongLived.Channelz;
 
 namespace LongLived.Emulator;
 
 /// <summary>One gRPC channel over all gateway addresses, balanced round-robin by Grpc.Net.Client itself.</summary>
 public static class GatewayChannel
 {
-    public static GrpcChannel Create(IReadOnlyList<DnsEndPoint> gateways, ILoggerFactory loggerFactory)
+    /// <summary>With <paramref name="channelz"/>, the channel and its subchannels are reported there under <paramref name="target"/>.</summary>
+    public static GrpcChannel Create(string target, IReadOnlyList<DnsEndPoint> gateways, ILoggerFactory loggerFactory, ChannelzRegistry? channelz)
     {
         var services = new ServiceCollection();
         services.AddSingleton<ResolverFactory>(new StaticResolverFactory(_ => gateways.Select(g => new BalancerAddress(g.Host, g.Port))));
+        LoadBalancingConfig balancing = new RoundRobinConfig();
+        if (channelz is not null)
+        {
+            services.AddSingleton<LoadBalancerFactory>(new ChannelzRoundRobinFactory(channelz, channelz.AddChannel(target)));
+            balancing = new LoadBalancingConfig(ChannelzRoundRobinFactory.PolicyName);
+        }
         return GrpcChannel.ForAddress("static:///longlived", new GrpcChannelOptions
         {
             Credentials = ChannelCredentials.Insecure,
-            ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } },
+            ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { balancing } },
             ServiceProvider = services.BuildServiceProvider(),
             LoggerFactory = loggerFactory,
             // A dead gateway is retried quickly, but not in a tight loop.

@@ -2,7 +2,7 @@ using LongLived.Contracts.Grains;
 using System.Net;
 using LongLived.Gateway.Admin;
 using OpenTelemetry.Metrics;
-using LongLived.Gateway.Channelz;
+using LongLived.Channelz;
 using LongLived.Gateway.Options;
 using LongLived.Gateway.Relay;
 using LongLived.Gateway.Services;
@@ -24,7 +24,7 @@ public static class GatewaySetup
         var orleans = builder.Configuration.GetSection(OrleansClientOptions.Section).Get<OrleansClientOptions>() ?? new();
         builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
 
-        var channelzOn = EnvSwitch.IsOn(builder.Configuration, "GRPC_CHANNELZ");
+        var channelzOn = EnvSwitch.IsOn(builder.Configuration["GRPC_CHANNELZ"]);
         var channelz = new ChannelzRegistry();
         // One channelz server per gRPC listener, with its listen sockets as Kestrel binds them.
         var grpcServer = channelz.AddServer($"grpc:{gateway.Port}", gateway.ListenAnyIP
@@ -95,7 +95,7 @@ public static class GatewaySetup
         });
         builder.Services.AddGrpcHealthChecks(o => o.Services.Map(Contracts.Longlived.Descriptor.FullName, _ => true))
             .AddCheck<GatewayHealthCheck>("gateway");
-        var reflection = EnvSwitch.IsOn(builder.Configuration, "GRPC_REFLECTION");
+        var reflection = EnvSwitch.IsOn(builder.Configuration["GRPC_REFLECTION"]);
         if (reflection) builder.Services.AddGrpcReflection();
 
         var app = builder.Build();

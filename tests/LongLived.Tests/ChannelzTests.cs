@@ -30,7 +30,7 @@ public sealed class ChannelzTests(ClusterFixture cluster)
                 },
             },
         });
-        var channelz = new Channelz.ChannelzClient(channel);
+        var channelz = new Grpc.Channelz.V1.Channelz.ChannelzClient(channel);
         var longlived = new Longlived.LonglivedClient(channel);
 
         // Streams of earlier tests end asynchronously after their clients cancel them: wait until this gateway has

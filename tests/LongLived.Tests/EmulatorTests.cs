@@ -55,3 +55,60 @@ public sealed class EmulatorRunTests(ClusterFixture cluster)
         Assert.True(report.LatencyMs.Count > 0);
     }
 }
+
+/// <summary>The emulator's own channelz, next to its control port: its gateway channel and one subchannel per gateway address.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class EmulatorChannelzTests(ClusterFixture cluster)
+{
+    [Fact]
+    public async Task The_emulator_reports_its_channel_and_a_subchannel_per_gateway()
+    {
+        var settings = new EmulatorSettings
+        {
+            Address = $"static::{cluster.Port1},:{cluster.Port2}",
+            Clients = 4,
+            LogMessages = false,
+            Channelz = true,
+        };
+        using var stop = new CancellationTokenSource();
+        var run = new EmulatorRun(settings, NullLoggerFactory.Instance);
+        var running = run.RunAsync(stop.Token);
+        var controlPort = ClusterFixture.FreePort();
+        await using var control = await ControlApi.StartAsync(run, controlPort);
+        var channelz = new Grpc.Channelz.V1.Channelz.ChannelzClient(cluster.Channel(controlPort + 1));
+
+        // Wait until both subchannels are connected and the clients' calls went through them.
+        Grpc.Channelz.V1.Channel channel;
+        var deadline = DateTime.UtcNow + TestStreams.Patience;
+        do
+        {
+            await Task.Delay(300);
+            var top = await channelz.GetTopChannelsAsync(new Grpc.Channelz.V1.GetTopChannelsRequest());
+            Assert.True(top.End);
+            channel = Assert.Single(top.Channel);
+        } while ((channel.Data.CallsStarted < 8 || channel.Data.State.State != Grpc.Channelz.V1.ChannelConnectivityState.Types.State.Ready) && DateTime.UtcNow < deadline);
+
+        Assert.Equal(settings.Address, channel.Data.Target);
+        Assert.Equal(Grpc.Channelz.V1.ChannelConnectivityState.Types.State.Ready, channel.Data.State.State);
+        Assert.Contains(channel.Data.Trace.Events, e => e.Description.StartsWith("Resolver state updated: 2 address(es)"));
+        Assert.Contains(channel.Data.Trace.Events, e => e.Description == "Channel Connectivity change to READY");
+        Assert.Equal(2, channel.SubchannelRef.Count);
+
+        long subchannelCalls = 0;
+        var addresses = new List<string>();
+        foreach (var reference in channel.SubchannelRef)
+        {
+            var subchannel = (await channelz.GetSubchannelAsync(new Grpc.Channelz.V1.GetSubchannelRequest { SubchannelId = reference.SubchannelId })).Subchannel;
+            Assert.NotNull(subchannel.Ref);
+            Assert.Equal(Grpc.Channelz.V1.ChannelConnectivityState.Types.State.Ready, subchannel.Data.State.State);
+            subchannelCalls += subchannel.Data.CallsStarted;
+            addresses.Add(subchannel.Data.Target);
+        }
+        var again = (await channelz.GetChannelAsync(new Grpc.Channelz.V1.GetChannelRequest { ChannelId = channel.Ref.ChannelId })).Channel;
+        stop.Cancel();
+        await running;
+
+        Assert.Equal(new[] { $"localhost:{cluster.Port1}", $"localhost:{cluster.Port2}" }.Order(), addresses.Order());
+        Assert.InRange(subchannelCalls, channel.Data.CallsStarted, again.Data.CallsStarted); // every call went through a subchannel
+    }
+}

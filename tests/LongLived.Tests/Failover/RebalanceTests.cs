@@ -27,7 +27,7 @@ public sealed class RebalanceTests(ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(12)); // several maximum ages: streams move as they expire
 
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{cluster.GatewayPorts[1]}");
-        var servers = await new Channelz.ChannelzClient(channel).GetServersAsync(new GetServersRequest());
+        var servers = await new Grpc.Channelz.V1.Channelz.ChannelzClient(channel).GetServersAsync(new GetServersRequest());
         var subscribesOnNewGateway = servers.Server[0].Data.CallsStarted - 1; // minus this GetServers
         stop.Cancel();
         var report = await running.WaitAsync(TimeSpan.FromMinutes(1));

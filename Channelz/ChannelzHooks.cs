@@ -1,7 +1,8 @@
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace LongLived.Gateway.Channelz;
+namespace LongLived.Channelz;
 
 /// <summary>
 /// Where channelz learns about traffic: a Kestrel connection middleware registers each accepted connection as a socket
@@ -35,7 +36,7 @@ public static class ChannelzHooks
             await next(context);
             return;
         }
-        server.CallStarted();
+        server.Calls.CallStarted();
         socket.StreamStarted();
         var failed = true;
         try
@@ -48,8 +49,7 @@ public static class ChannelzHooks
             // The stream succeeded if the server ended it (whatever the status); the call only if that status was OK.
             var aborted = failed || context.RequestAborted.IsCancellationRequested;
             Interlocked.Increment(ref aborted ? ref socket.StreamsFailed : ref socket.StreamsSucceeded);
-            var ok = !aborted && GrpcStatus(context) == "0";
-            Interlocked.Increment(ref ok ? ref server.CallsSucceeded : ref server.CallsFailed);
+            server.Calls.CallEnded(!aborted && GrpcStatus(context) == "0");
         }
     };
 

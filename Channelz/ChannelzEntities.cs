@@ -1,25 +1,15 @@
 using System.Net;
 
-namespace LongLived.Gateway.Channelz;
+namespace LongLived.Channelz;
 
 /// <summary>A gRPC server in channelz terms: one per gRPC listener. Counters are updated lock-free on the call path.</summary>
 public sealed class ChannelzServer(long id, string name)
 {
     public long Id { get; } = id;
     public string Name { get; } = name;
-    public long CallsStarted;
-    public long CallsSucceeded;
-    public long CallsFailed;
-    /// <summary>UTC ticks; 0 until the first call.</summary>
-    public long LastCallStartedTicks;
+    public CallCounters Calls { get; } = new();
     public List<ChannelzSocket> ListenSockets { get; } = [];
     public System.Collections.Concurrent.ConcurrentDictionary<long, ChannelzSocket> Sockets { get; } = new();
-
-    public void CallStarted()
-    {
-        Interlocked.Increment(ref CallsStarted);
-        Interlocked.Exchange(ref LastCallStartedTicks, DateTime.UtcNow.Ticks);
-    }
 }
 
 /// <summary>A listen socket or an accepted HTTP/2 connection ("normal" socket).</summary>

@@ -4,24 +4,35 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Channelz.V1;
 using Grpc.Core;
 
-namespace LongLived.Gateway.Channelz;
+namespace LongLived.Channelz;
 
 /// <summary>
-/// grpc.channelz.v1.Channelz for this gateway, with grpc-go's semantics: ascending ids from start_*_id, max_results 0
+/// grpc.channelz.v1.Channelz for this process, with grpc-go's semantics: ascending ids from start_*_id, max_results 0
 /// means "all of it" (end = true), end = true only when nothing is left; Ref and Data always set (channelzcli
-/// dereferences them); GetSocket answers for listen sockets too. The gateway makes no outbound gRPC calls (it reaches
-/// the cluster through Orleans), so GetTopChannels is an empty, complete page.
+/// dereferences them); GetSocket answers for listen sockets too. A process without client channels (the gateway
+/// reaches its cluster through Orleans, not gRPC) answers GetTopChannels with an empty, complete page.
 /// </summary>
 public sealed class ChannelzService(ChannelzRegistry registry) : Grpc.Channelz.V1.Channelz.ChannelzBase
 {
-    public override Task<GetTopChannelsResponse> GetTopChannels(GetTopChannelsRequest request, ServerCallContext context) =>
-        Task.FromResult(new GetTopChannelsResponse { End = true });
+    public override Task<GetTopChannelsResponse> GetTopChannels(GetTopChannelsRequest request, ServerCallContext context)
+    {
+        var (page, end) = Page(registry.TopChannels, c => c.Id, request.StartChannelId, request.MaxResults);
+        var response = new GetTopChannelsResponse { End = end };
+        response.Channel.AddRange(page.Select(ToChannel));
+        return Task.FromResult(response);
+    }
 
     public override Task<GetChannelResponse> GetChannel(GetChannelRequest request, ServerCallContext context) =>
-        throw NotFound("channel", request.ChannelId);
+        Task.FromResult(new GetChannelResponse { Channel = ToChannel(registry.Channel(request.ChannelId) ?? throw NotFound("channel", request.ChannelId)) });
 
-    public override Task<GetSubchannelResponse> GetSubchannel(GetSubchannelRequest request, ServerCallContext context) =>
-        throw NotFound("subchannel", request.SubchannelId);
+    public override Task<GetSubchannelResponse> GetSubchannel(GetSubchannelRequest request, ServerCallContext context)
+    {
+        var subchannel = registry.Subchannel(request.SubchannelId) ?? throw NotFound("subchannel", request.SubchannelId);
+        return Task.FromResult(new GetSubchannelResponse
+        {
+            Subchannel = new Subchannel { Ref = new SubchannelRef { SubchannelId = subchannel.Id, Name = subchannel.Target }, Data = ToChannelData(subchannel) },
+        });
+    }
 
     public override Task<GetServersResponse> GetServers(GetServersRequest request, ServerCallContext context)
     {
@@ -53,6 +64,43 @@ public sealed class ChannelzService(ChannelzRegistry registry) : Grpc.Channelz.V
         return (ordered.GetRange(0, (int)maxResults), false);
     }
 
+    private static Channel ToChannel(ChannelzChannel c)
+    {
+        var channel = new Channel { Ref = new ChannelRef { ChannelId = c.Id, Name = c.Target }, Data = ToChannelData(c) };
+        channel.SubchannelRef.AddRange(c.Subchannels.Values.OrderBy(s => s.Id).Select(s => new SubchannelRef { SubchannelId = s.Id, Name = s.Target }));
+        return channel;
+    }
+
+    private static ChannelData ToChannelData(ChannelzChannel c)
+    {
+        var trace = new ChannelTrace { NumEventsLogged = c.EventsLogged, CreationTimestamp = Timestamp.FromDateTime(c.Created) };
+        trace.Events.AddRange(c.TraceEvents().Select(e => new ChannelTraceEvent
+        {
+            Description = e.Description,
+            Severity = e.Warning ? ChannelTraceEvent.Types.Severity.CtWarning : ChannelTraceEvent.Types.Severity.CtInfo,
+            Timestamp = Timestamp.FromDateTime(e.Timestamp),
+        }));
+        return new ChannelData
+        {
+            State = new ChannelConnectivityState { State = ToState(c.State) },
+            Target = c.Target,
+            Trace = trace,
+            CallsStarted = Interlocked.Read(ref c.Calls.Started),
+            CallsSucceeded = Interlocked.Read(ref c.Calls.Succeeded),
+            CallsFailed = Interlocked.Read(ref c.Calls.Failed),
+            LastCallStartedTimestamp = Time(Interlocked.Read(ref c.Calls.LastStartedTicks)),
+        };
+    }
+
+    private static ChannelConnectivityState.Types.State ToState(Grpc.Core.ConnectivityState state) => state switch
+    {
+        Grpc.Core.ConnectivityState.Idle => ChannelConnectivityState.Types.State.Idle,
+        Grpc.Core.ConnectivityState.Connecting => ChannelConnectivityState.Types.State.Connecting,
+        Grpc.Core.ConnectivityState.Ready => ChannelConnectivityState.Types.State.Ready,
+        Grpc.Core.ConnectivityState.TransientFailure => ChannelConnectivityState.Types.State.TransientFailure,
+        _ => ChannelConnectivityState.Types.State.Shutdown,
+    };
+
     private static Server ToServer(ChannelzServer s)
     {
         var server = new Server
@@ -60,10 +108,10 @@ public sealed class ChannelzService(ChannelzRegistry registry) : Grpc.Channelz.V
             Ref = new ServerRef { ServerId = s.Id, Name = s.Name },
             Data = new ServerData
             {
-                CallsStarted = Interlocked.Read(ref s.CallsStarted),
-                CallsSucceeded = Interlocked.Read(ref s.CallsSucceeded),
-                CallsFailed = Interlocked.Read(ref s.CallsFailed),
-                LastCallStartedTimestamp = Time(Interlocked.Read(ref s.LastCallStartedTicks)),
+                CallsStarted = Interlocked.Read(ref s.Calls.Started),
+                CallsSucceeded = Interlocked.Read(ref s.Calls.Succeeded),
+                CallsFailed = Interlocked.Read(ref s.Calls.Failed),
+                LastCallStartedTimestamp = Time(Interlocked.Read(ref s.Calls.LastStartedTicks)),
             },
         };
         server.ListenSocket.AddRange(s.ListenSockets.Select(SocketRef));

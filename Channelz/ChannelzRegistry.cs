@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 
-namespace LongLived.Gateway.Channelz;
+namespace LongLived.Channelz;
 
 /// <summary>
 /// Every channelz entity of this process. Ids come from one counter for all kinds, are positive, ordered and never
@@ -12,8 +12,36 @@ public sealed class ChannelzRegistry
     private long _lastId;
     private readonly ConcurrentDictionary<long, ChannelzServer> _servers = new();
     private readonly ConcurrentDictionary<long, ChannelzSocket> _sockets = new();
+    private readonly ConcurrentDictionary<long, ChannelzChannel> _channels = new();
+    private readonly ConcurrentDictionary<long, ChannelzChannel> _subchannels = new();
 
     public IEnumerable<ChannelzServer> Servers => _servers.Values;
+    public IEnumerable<ChannelzChannel> TopChannels => _channels.Values;
+
+    public ChannelzChannel AddChannel(string target)
+    {
+        var channel = new ChannelzChannel(NextId(), target);
+        channel.Trace("Channel created");
+        _channels[channel.Id] = channel;
+        return channel;
+    }
+
+    public ChannelzChannel AddSubchannel(ChannelzChannel parent, string address)
+    {
+        var subchannel = new ChannelzChannel(NextId(), address);
+        parent.Subchannels[subchannel.Id] = subchannel;
+        _subchannels[subchannel.Id] = subchannel;
+        return subchannel;
+    }
+
+    public void RemoveSubchannel(ChannelzChannel parent, ChannelzChannel subchannel)
+    {
+        parent.Subchannels.TryRemove(subchannel.Id, out _);
+        _subchannels.TryRemove(subchannel.Id, out _);
+    }
+
+    public ChannelzChannel? Channel(long id) => _channels.GetValueOrDefault(id);
+    public ChannelzChannel? Subchannel(long id) => _subchannels.GetValueOrDefault(id);
 
     public ChannelzServer AddServer(string name, IEnumerable<EndPoint> listenAddresses)
     {

@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
-namespace LongLived.Gateway.Channelz;
+namespace LongLived.Channelz;
 
 /// <summary>Counts gRPC messages (not frames) per socket, for every service and method kind.</summary>
 public sealed class ChannelzInterceptor : Interceptor
