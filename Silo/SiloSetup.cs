@@ -31,6 +31,11 @@ public static class SiloSetup
         {
             if (string.IsNullOrWhiteSpace(cluster.Redis)) UseEmbedded(silo, cluster);
             else UseRedis(silo, cluster, cluster.Redis);
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = cluster.ProbeTimeout;
+                o.NumMissedProbesLimit = cluster.NumMissedProbesLimit;
+            });
             if (http.HttpPort > 0 && http.Dashboard) silo.AddDashboard();
             silo.AddMemoryStreams(StreamNames.Provider, streams =>
             {
@@ -67,11 +72,6 @@ public static class SiloSetup
         silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedIP), cluster.SiloPort, cluster.GatewayPort, cluster.ListenOnAnyHostAddress);
         silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
         foreach (var name in Storages) silo.AddRedisGrainStorage(name, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
-        silo.Configure<ClusterMembershipOptions>(o =>
-        {
-            o.ProbeTimeout = cluster.ProbeTimeout;
-            o.NumMissedProbesLimit = cluster.NumMissedProbesLimit;
-        });
     }
 
     /// <summary>Channel state, client state, and the stream pub-sub store (durable with Redis: it must survive a silo).</summary>

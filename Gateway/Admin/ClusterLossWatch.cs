@@ -18,7 +18,7 @@ public sealed class ClusterLossWatch(ClusterConnection cluster, SessionRegistry 
         var timeout = options.Value.ClusterLossTimeout;
         DateTimeOffset? lostAt = null;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        while (await HeadCheckService.TickAsync(timer, stoppingToken))
         {
             if (cluster.IsConnected)
             {

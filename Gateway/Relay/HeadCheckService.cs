@@ -15,7 +15,7 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, IOp
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.HeadCheckInterval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        while (await TickAsync(timer, stoppingToken))
         {
             await Parallel.ForEachAsync(hub.Channels.ToArray(), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = stoppingToken },
                 async (channel, _) =>
@@ -29,7 +29,20 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, IOp
                     {
                         logger.LogWarning(ex, "Head check of channel {Channel} failed", channel.Name);
                     }
-                });
+                }).ContinueWith(_ => { }, TaskScheduler.Default); // a stop in the middle of a round is not a failure
+        }
+    }
+
+    /// <summary>The next tick, or false once the host stops (instead of an exception the host would log as a failure).</summary>
+    internal static async Task<bool> TickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 }

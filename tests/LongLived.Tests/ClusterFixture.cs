@@ -29,13 +29,15 @@ public sealed class ClusterFixture : IAsyncLifetime
     public int AdminPort2 { get; } = FreePort();
     public int SiloHttpPort { get; } = FreePort();
 
+    public string ClusterId { get; } = $"test-{Guid.NewGuid():N}";
+    public int SiloGatewayPort { get; } = FreePort();
+
     public IGrainFactory Grains => Silo.Services.GetRequiredService<IGrainFactory>();
 
     public async Task InitializeAsync()
     {
-        var clusterId = $"test-{Guid.NewGuid():N}";
-        var gatewayPort = FreePort();
-        string[] common = [$"--Orleans:ClusterId={clusterId}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:LongLived=Information"];
+        var gatewayPort = SiloGatewayPort;
+        string[] common = [$"--Orleans:ClusterId={ClusterId}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:LongLived=Information"];
 
         var silo = WebApplication.CreateBuilder([.. common,
             $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={gatewayPort}", $"--Silo:HttpPort={SiloHttpPort}",
