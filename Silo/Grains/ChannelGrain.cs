@@ -1,6 +1,7 @@
 using LongLived.Contracts.Grains;
 using LongLived.Silo.Options;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
 using Orleans.Streams;
 
 namespace LongLived.Silo.Grains;
@@ -8,7 +9,11 @@ namespace LongLived.Silo.Grains;
 /// <summary>
 /// Numbers a channel's messages without holes, keeps the history (the truth gateways fill gaps from) and publishes
 /// every message on the channel's Orleans stream (the fast path) after it is stored.
+/// Group commit: the grain is reentrant so that appends arriving while a storage write is in flight are numbered at
+/// once and stored together by the next write; nothing is visible (Read, Touch, the stream, the caller's reply) before
+/// it is stored. Every method but the flush is synchronous, so each runs atomically between awaits.
 /// </summary>
+[Reentrant]
 public sealed class ChannelGrain(
     [PersistentState("channel", StreamNames.ChannelStorage)] IPersistentState<ChannelState> state,
     IOptions<GeneratorOptions> generatorOptions,
@@ -22,6 +27,9 @@ public sealed class ChannelGrain(
     private IAsyncStream<ChannelMessage>? _stream;
     private IGrainTimer? _generatorTimer;
     private DateTimeOffset _leaseRenewedAt;
+    private readonly List<ChannelMessage> _staged = []; // numbered and in History, not stored yet
+    private Task? _flushing;
+    private ulong _storedHead; // newest offset in storage: the newest anyone may see
 
     private string Name => this.GetPrimaryKeyString();
     private ChannelState S => state.State;
@@ -41,6 +49,7 @@ public sealed class ChannelGrain(
             await state.WriteStateAsync(cancellationToken);
             logger.LogInformation("Channel {Channel} starts epoch {Epoch}", Name, S.Epoch);
         }
+        _storedHead = S.Head;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -56,7 +65,11 @@ public sealed class ChannelGrain(
         {
             // The dedup window is the history: a retry after the original left the history appends again.
             var earlier = S.History.FindLast(m => m.IdempotencyKey == idempotencyKey);
-            if (earlier is not null) return earlier;
+            if (earlier is not null)
+            {
+                await StoredAsync(earlier.Offset); // the original may still be waiting for its write
+                return earlier;
+            }
         }
         var message = await AppendAsync(data, string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey);
         metrics.Appended(generated: false);
@@ -67,22 +80,23 @@ public sealed class ChannelGrain(
     {
         RenewLease();
         Trim();
-        var first = S.History.Count > 0 ? S.History[0].Offset : S.Head + 1;
-        var recoverable = (string.IsNullOrEmpty(epoch) || epoch == S.Epoch) && afterOffset <= S.Head && afterOffset + 1 >= first;
-        if (!recoverable || afterOffset == S.Head)
+        var head = _storedHead; // staged messages past it are not visible yet
+        var first = S.History.Count > 0 ? S.History[0].Offset : head + 1;
+        var recoverable = (string.IsNullOrEmpty(epoch) || epoch == S.Epoch) && afterOffset <= head && afterOffset + 1 >= first;
+        if (!recoverable || afterOffset == head)
         {
-            return Task.FromResult(new HistoryPage(S.Epoch, S.Head, recoverable, []));
+            return Task.FromResult(new HistoryPage(S.Epoch, head, recoverable, []));
         }
         // History offsets are consecutive, so the index of offset o is o - first.
         var start = (int)(afterOffset + 1 - first);
-        var count = Math.Min(Math.Max(max, 1), S.History.Count - start);
-        return Task.FromResult(new HistoryPage(S.Epoch, S.Head, true, S.History.GetRange(start, count)));
+        var count = (int)Math.Min((ulong)Math.Max(max, 1), head - afterOffset);
+        return Task.FromResult(new HistoryPage(S.Epoch, head, true, S.History.GetRange(start, count)));
     }
 
     public Task<ChannelHead> Touch()
     {
         RenewLease();
-        return Task.FromResult(new ChannelHead(S.Epoch, S.Head));
+        return Task.FromResult(new ChannelHead(S.Epoch, _storedHead));
     }
 
     private async Task<ChannelMessage> AppendAsync(string data, string? idempotencyKey)
@@ -94,18 +108,57 @@ public sealed class ChannelGrain(
         };
         S.History.Add(message);
         S.Head = message.Offset;
-        // Stored before it is streamed: no subscriber can see an offset that storage does not have.
-        await state.WriteStateAsync();
+        _staged.Add(message);
+        await StoredAsync(message.Offset);
+        return message;
+    }
+
+    /// <summary>Returns once <paramref name="offset"/> is stored and streamed, writing everything staged by then.</summary>
+    private async Task StoredAsync(ulong offset)
+    {
+        while (_storedHead < offset)
+        {
+            // A flush already under way may have taken its batch before this offset was staged: then start the next.
+            if (_flushing is null || _flushing.IsCompleted)
+            {
+                if (_staged.Count == 0) throw new InvalidOperationException($"channel {Name}: offset {offset} is neither stored nor staged");
+                _flushing = FlushAsync();
+            }
+            await _flushing;
+        }
+    }
+
+    /// <summary>One storage write for every message staged so far, then the stream, in offset order.</summary>
+    private async Task FlushAsync()
+    {
+        var batch = _staged.ToArray();
+        _staged.Clear();
         try
         {
-            await _stream!.OnNextAsync(idempotencyKey is null ? message : message with { IdempotencyKey = null });
+            await state.WriteStateAsync();
         }
         catch (Exception ex)
         {
-            // The stream is only the fast path: gateways find the hole by offset or head check and read it from history.
-            logger.LogWarning(ex, "Channel {Channel}: streaming offset {Offset} failed; subscribers will fill it from history", Name, message.Offset);
+            // Keep them staged for the next write (storage may be back), but let this activation go once idle: if another
+            // activation wrote meanwhile, the next one starts from what storage has instead of numbering on from here.
+            logger.LogError(ex, "Channel {Channel}: storing offsets {From}..{To} failed; deactivating when idle", Name, batch[0].Offset, batch[^1].Offset);
+            _staged.InsertRange(0, batch);
+            DeactivateOnIdle();
+            throw;
         }
-        return message;
+        _storedHead = batch[^1].Offset;
+        foreach (var message in batch)
+        {
+            try
+            {
+                await _stream!.OnNextAsync(message.IdempotencyKey is null ? message : message with { IdempotencyKey = null });
+            }
+            catch (Exception ex)
+            {
+                // The stream is only the fast path: gateways find the hole by offset or head check and read it from history.
+                logger.LogWarning(ex, "Channel {Channel}: streaming offset {Offset} failed; subscribers will fill it from history", Name, message.Offset);
+            }
+        }
     }
 
     private void Trim()
