@@ -43,6 +43,12 @@ public sealed record RunReport(
         [.. clients.Select(c => new ClientReport(c.ClientId, c.Received, c.Gaps, c.Duplicates, c.Reconnects, c.Resumes, c.Unrecoverable))]);
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>One plain line with what matters after a failover.</summary>
+    public string Describe() =>
+        $"clients {Clients} received {Received} gaps {Gaps} duplicates {Duplicates} reconnects {Reconnects} " +
+        $"resumed clients {ResumedClients} unrecoverable {Unrecoverable} resume p50 {ResumeMs.P50} ms p99 {ResumeMs.P99} ms, " +
+        $"reattach p50 {ReattachMs.P50} ms p99 {ReattachMs.P99} ms, latency p50 {LatencyMs.P50} ms p99 {LatencyMs.P99} ms";
 }
 
 public sealed record Percentiles(long Count, double P50, double P90, double P99, double Max)

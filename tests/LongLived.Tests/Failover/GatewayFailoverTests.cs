@@ -77,9 +77,7 @@ public sealed class GatewayFailoverTests(ITestOutputHelper output)
         stop.Cancel();
         var report = await running.WaitAsync(TimeSpan.FromMinutes(1));
         stop.Dispose();
-        output.WriteLine($"clients {report.Clients} received {report.Received} gaps {report.Gaps} duplicates {report.Duplicates} " +
-            $"reconnects {report.Reconnects} resumed clients {report.ResumedClients} unrecoverable {report.Unrecoverable} " +
-            $"resume p50 {report.ResumeMs.P50} ms p99 {report.ResumeMs.P99} ms, reattach p50 {report.ReattachMs.P50} ms p99 {report.ReattachMs.P99} ms, latency p50 {report.LatencyMs.P50} ms p99 {report.LatencyMs.P99} ms");
+        output.WriteLine(report.Describe());
         return report;
     }
 

@@ -43,42 +43,11 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
                 await NodeProcess.WaitForPortAsync(port, ProcessCluster.StartTimeout, gateway);
             }
 
-            var settings = new EmulatorSettings
-            {
-                Address = "static:" + string.Join(',', gatewayPorts.Select(p => $":{p}")),
-                Clients = Clients,
-                LogMessages = false,
-                RampUp = TimeSpan.FromSeconds(2),
-            };
-            using var stop = new CancellationTokenSource();
-            var run = new EmulatorRun(settings, NullLoggerFactory.Instance);
-            var running = run.RunAsync(stop.Token);
-            await Task.Delay(TimeSpan.FromSeconds(8));
-
-            var beforeKill = run.Clients.ToDictionary(c => c.Id, c => Interlocked.Read(ref c.Stats.Received));
-            output.WriteLine($"kill -9 silo2 after {beforeKill.Values.Sum()} messages");
-            var clock = Stopwatch.StartNew();
-            silos[1].Kill();
-
-            // Wait until every client has moved on by a few messages again (membership removes the dead silo first).
-            var deadline = TimeSpan.FromSeconds(90);
-            while (clock.Elapsed < deadline && run.Clients.Any(c => Interlocked.Read(ref c.Stats.Received) < beforeKill[c.Id] + 3))
-            {
-                await Task.Delay(250);
-            }
-            output.WriteLine($"every client streaming again {clock.Elapsed.TotalSeconds:0.0} s after the kill");
-            await Task.Delay(TimeSpan.FromSeconds(3));
-            stop.Cancel();
-            var report = await running.WaitAsync(TimeSpan.FromMinutes(1));
-
-            output.WriteLine($"clients {report.Clients} received {report.Received} gaps {report.Gaps} duplicates {report.Duplicates} " +
-                $"reconnects {report.Reconnects} resumed clients {report.ResumedClients} unrecoverable {report.Unrecoverable} " +
-                $"resume p50 {report.ResumeMs.P50} ms p99 {report.ResumeMs.P99} ms");
+            var (report, beforeKill) = await RunAndKillAsync("static:" + string.Join(',', gatewayPorts.Select(p => $":{p}")), silos[1]);
             Assert.Equal(0, report.Gaps);
             Assert.Equal(0, report.Duplicates);
             Assert.Equal(0, report.Unrecoverable);
-            Assert.All(report.PerClient, c => Assert.True(c.Received >= beforeKill[c.Id] + 3,
-                $"{c.Id}: {beforeKill[c.Id]} messages before the kill, {c.Received} at the end: the stream did not continue"));
+            AssertEveryStreamContinued(report, beforeKill);
         }
         catch
         {
@@ -113,30 +82,11 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
             gateway.Start();
             await NodeProcess.WaitForPortAsync(grpcPort, ProcessCluster.StartTimeout, gateway);
 
-            var settings = new EmulatorSettings { Address = $"http://127.0.0.1:{grpcPort}", Clients = Clients, LogMessages = false, RampUp = TimeSpan.FromSeconds(2) };
-            using var stop = new CancellationTokenSource();
-            var run = new EmulatorRun(settings, NullLoggerFactory.Instance);
-            var running = run.RunAsync(stop.Token);
-            await Task.Delay(TimeSpan.FromSeconds(8));
-            var beforeKill = run.Clients.ToDictionary(c => c.Id, c => Interlocked.Read(ref c.Stats.Received));
-            secondary.Kill();
-
-            var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(90) && run.Clients.Any(c => Interlocked.Read(ref c.Stats.Received) < beforeKill[c.Id] + 3))
-            {
-                await Task.Delay(250);
-            }
-            output.WriteLine($"every client streaming again {clock.Elapsed.TotalSeconds:0.0} s after the kill");
-            stop.Cancel();
-            var report = await running.WaitAsync(TimeSpan.FromMinutes(1));
-
-            output.WriteLine($"clients {report.Clients} received {report.Received} gaps {report.Gaps} duplicates {report.Duplicates} " +
-                $"reconnects {report.Reconnects} unrecoverable {report.Unrecoverable}");
+            var (report, beforeKill) = await RunAndKillAsync($"http://127.0.0.1:{grpcPort}", secondary);
             // Channels whose state died with the silo restart with a new epoch: reported, counted as unrecoverable.
             Assert.Equal(0, report.Gaps);
             Assert.Equal(0, report.Duplicates);
-            Assert.All(report.PerClient, c => Assert.True(c.Received >= beforeKill[c.Id] + 3,
-                $"{c.Id}: {beforeKill[c.Id]} messages before the kill, {c.Received} at the end: the stream did not continue"));
+            AssertEveryStreamContinued(report, beforeKill);
         }
         catch
         {
@@ -148,4 +98,35 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
             foreach (var node in new[] { gateway, secondary, primary }) await node.DisposeAsync();
         }
     }
+
+    /// <summary>
+    /// Streams <see cref="Clients"/> clients, kills <paramref name="victim"/> once they all receive, and waits until every
+    /// client has received a few more messages (membership has removed the dead silo), or 90 s.
+    /// </summary>
+    private async Task<(RunReport Report, IReadOnlyDictionary<string, long> BeforeKill)> RunAndKillAsync(string address, NodeProcess victim)
+    {
+        var settings = new EmulatorSettings { Address = address, Clients = Clients, LogMessages = false, RampUp = TimeSpan.FromSeconds(2) };
+        using var stop = new CancellationTokenSource();
+        var run = new EmulatorRun(settings, NullLoggerFactory.Instance);
+        var running = run.RunAsync(stop.Token);
+        await Task.Delay(TimeSpan.FromSeconds(8));
+
+        var beforeKill = run.Clients.ToDictionary(c => c.Id, c => Interlocked.Read(ref c.Stats.Received));
+        output.WriteLine($"kill -9 {victim.Name} after {beforeKill.Values.Sum()} messages");
+        var clock = Stopwatch.StartNew();
+        victim.Kill();
+        while (clock.Elapsed < TimeSpan.FromSeconds(90) && run.Clients.Any(c => Interlocked.Read(ref c.Stats.Received) < beforeKill[c.Id] + 3))
+        {
+            await Task.Delay(250);
+        }
+        output.WriteLine($"every client streaming again {clock.Elapsed.TotalSeconds:0.0} s after the kill");
+        stop.Cancel();
+        var report = await running.WaitAsync(TimeSpan.FromMinutes(1));
+        output.WriteLine(report.Describe());
+        return (report, beforeKill);
+    }
+
+    private static void AssertEveryStreamContinued(RunReport report, IReadOnlyDictionary<string, long> beforeKill) =>
+        Assert.All(report.PerClient, c => Assert.True(c.Received >= beforeKill[c.Id] + 3,
+            $"{c.Id}: {beforeKill[c.Id]} messages before the kill, {c.Received} at the end: the stream did not continue"));
 }
