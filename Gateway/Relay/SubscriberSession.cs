@@ -7,8 +7,9 @@ namespace LongLived.Gateway.Relay;
 /// <summary>
 /// One live Subscribe call: a bounded buffer of what its channels delivered, and the signal that ends it
 /// (replaced, unsubscribed, overflow). The Orleans delivery path only ever enqueues; the call's own loop writes.
+/// Not disposable on purpose: a delivery already under way may still offer to a session that has just ended.
 /// </summary>
-public sealed class SubscriberSession : IChannelSink, IDisposable
+public sealed class SubscriberSession : IChannelSink
 {
     private readonly Channel<Signal> _buffer;
     private readonly CancellationTokenSource _ended = new();
@@ -53,8 +54,6 @@ public sealed class SubscriberSession : IChannelSink, IDisposable
             End(new Status(StatusCode.ResourceExhausted, $"stream buffer full ({_buffer.Reader.Count} messages): consumer too slow, resume from your positions"));
         }
     }
-
-    public void Dispose() => _ended.Dispose();
 
     /// <summary>A live message, or a head check result (exactly one of the two is set).</summary>
     public readonly record struct Signal(string Channel, ChannelMessage? Message, ChannelHead? Head);

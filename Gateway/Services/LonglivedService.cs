@@ -27,7 +27,7 @@ public sealed class LonglivedService(
         ThrowIfDraining();
         logger.LogInformation("Received subscribe request from ID: {ClientId}", request.Id);
 
-        using var session = new SubscriberSession(request.Id, channels, _options.StreamBufferCapacity);
+        var session = new SubscriberSession(request.Id, channels, _options.StreamBufferCapacity);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Ended, drain.Token);
         using var maxAge = MaxAgeTimer(session);
         var client = cluster.GetGrain<IClientGrain>(request.Id);
