@@ -69,9 +69,19 @@ public static class SiloSetup
     private static void UseRedis(ISiloBuilder silo, SiloClusterOptions cluster, string redis)
     {
         silo.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
-        silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedIP), cluster.SiloPort, cluster.GatewayPort, cluster.ListenOnAnyHostAddress);
+        silo.ConfigureEndpoints(Advertised(cluster.AdvertisedIP), cluster.SiloPort, cluster.GatewayPort, cluster.ListenOnAnyHostAddress);
         silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
         foreach (var name in Storages) silo.AddRedisGrainStorage(name, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+    }
+
+    /// <summary>An IP as given, or the first IPv4 address (else any) a host name resolves to.</summary>
+    private static IPAddress Advertised(string address)
+    {
+        if (IPAddress.TryParse(address, out var ip)) return ip;
+        var addresses = Dns.GetHostAddresses(address);
+        return addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+            ?? addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException($"Orleans:AdvertisedIP: \"{address}\" resolves to no address");
     }
 
     /// <summary>Channel state, client state, and the stream pub-sub store (durable with Redis: it must survive a silo).</summary>

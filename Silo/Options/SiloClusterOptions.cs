@@ -23,7 +23,10 @@ public sealed class SiloClusterOptions
     /// </summary>
     public string? Redis { get; set; }
 
-    /// <summary>With Redis: the address other silos and gateways reach this silo at.</summary>
+    /// <summary>
+    /// With Redis: the address other silos and gateways reach this silo at: an IP, or a host name resolved at start
+    /// (in a container, its service name resolves to the container's own address).
+    /// </summary>
     public string AdvertisedIP { get; set; } = "127.0.0.1";
 
     /// <summary>With Redis: listen on all interfaces (containers) instead of the advertised address only.</summary>

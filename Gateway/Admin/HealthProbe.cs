@@ -1,0 +1,37 @@
+namespace LongLived;
+
+/// <summary>
+/// <c>&lt;program&gt; --healthcheck &lt;url&gt;</c>: GET the url and exit 0 on a 2xx answer, 1 otherwise. The container
+/// HEALTHCHECK of the silo and gateway images, which (like the official aspnet image) have no curl or wget.
+/// Shared by the silo and the gateway (linked source file).
+/// </summary>
+internal static class HealthProbe
+{
+    public const string Flag = "--healthcheck";
+
+    /// <summary>The url to probe when <paramref name="args"/> asks for a health check, else null.</summary>
+    public static string? Requested(string[] args) =>
+        args.Length >= 1 && args[0] == Flag ? (args.Length >= 2 ? args[1] : "") : null;
+
+    public static async Task<int> RunAsync(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            await Console.Error.WriteLineAsync($"{Flag}: \"{url}\" is not an http(s) url, e.g. http://127.0.0.1:8090/healthz");
+            return 2;
+        }
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        try
+        {
+            using var response = await http.GetAsync(uri);
+            var body = await response.Content.ReadAsStringAsync();
+            Console.WriteLine($"{(int)response.StatusCode} {body}");
+            return response.IsSuccessStatusCode ? 0 : 1;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            await Console.Error.WriteLineAsync($"{uri}: {ex.Message}");
+            return 1;
+        }
+    }
+}
