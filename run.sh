@@ -13,14 +13,29 @@ echo "[run] building ($CONFIG)…"
 dotnet build LongLived.Orleans.sln -c "$CONFIG" -nologo -v quiet -clp:ErrorsOnly
 
 state=$(mktemp -d) # one pid file per process: the chaos loop replaces gateway pids
+# Stops every process this script started, whatever happened to them (some may have been killed from outside), and
+# exits with the status the script was leaving with (the emulator's). Runs with errexit off: a kill of an already dead
+# pid must not end the clean-up half way.
 stop_all() {
+  local status=$?
+  set +e
   trap - EXIT INT TERM
-  if [ -f "$state/chaos.pid" ]; then kill "$(cat "$state/chaos.pid")" 2>/dev/null; rm -f "$state/chaos.pid"; fi
+  local pids=() pid pidfile
   for pidfile in "$state"/*.pid; do
-    [ -e "$pidfile" ] && kill -TERM "$(cat "$pidfile")" 2>/dev/null
+    [ -e "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
   done
-  wait 2>/dev/null || true
+  # Gateways drain and the silo leaves its cluster on SIGTERM; after 30 s, whatever is left is killed.
+  for _ in $(seq 1 60); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
   rm -rf "$state"
+  exit "$status"
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
@@ -65,6 +80,4 @@ fi
 
 set +e
 dotnet "Emulator/$BIN/LongLived.Emulator.dll" --addr static::7071,:7072,:7073 "$@" > >(sed -u "s/^/[emulator] /") 2>&1
-status=$?
-set -e
-exit $status
+exit $? # the emulator's status; stop_all (EXIT) stops the rest and keeps it

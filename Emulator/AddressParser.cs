@@ -3,7 +3,7 @@ using System.Net;
 namespace LongLived.Emulator;
 
 /// <summary>
-/// Parses --addr: the original's <c>static::7071,:7072,:7073</c> (a bare <c>:port</c> is localhost),
+/// Parses --addr: the original's <c>static::7071,:7072,:7073</c> (a bare <c>:port</c> is 127.0.0.1),
 /// <c>static:///host:port,host:port</c>, a plain <c>http://host:port</c>, or a bare <c>host:port</c> list.
 /// </summary>
 public static class AddressParser
@@ -25,7 +25,10 @@ public static class AddressParser
                 throw new FormatException($"\"{raw}\" is not host:port or :port");
             }
             var host = raw[..colon].Trim('[', ']');
-            endpoints.Add(new DnsEndPoint(host.Length == 0 ? "localhost" : host, port));
+            // A bare :port is the IPv4 loopback, not "localhost": that name has two addresses (::1 and 127.0.0.1), and
+            // a gateway published on one of them only (docker's 127.0.0.1:7071:7071) left Grpc.Net.Client picking the
+            // dead subchannel of a killed gateway for tens of seconds (tests/docker/e2e.sh: resume p99 24 s vs 1 s).
+            endpoints.Add(new DnsEndPoint(host.Length == 0 ? "127.0.0.1" : host, port));
         }
         if (endpoints.Count == 0) throw new FormatException($"no address in \"{address}\"");
         return endpoints;

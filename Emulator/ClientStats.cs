@@ -14,6 +14,8 @@ public sealed class ClientStats(string clientId)
     /// <summary>Breaks the gateway reported as not recoverable (Response.unrecoverable).</summary>
     public long Unrecoverable;
     public long NotifyFailures;
+    /// <summary>When the last message arrived (Unix ms; 0: none yet): shows who still receives after a failure.</summary>
+    public long LastReceivedUnixMs;
     /// <summary>Set when a newer Subscribe for the same id took over.</summary>
     public bool Replaced;
 }

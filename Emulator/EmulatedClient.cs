@@ -108,9 +108,11 @@ public sealed class EmulatedClient(
         }
         _positions[response.Channel] = new Position { Offset = response.Offset, Epoch = response.Epoch };
         Interlocked.Increment(ref Stats.Received);
+        var now = DateTimeOffset.UtcNow;
+        Interlocked.Exchange(ref Stats.LastReceivedUnixMs, now.ToUnixTimeMilliseconds());
         var published = DateTimeOffset.FromUnixTimeMilliseconds(response.PublishTimeUnixMs);
         // Replayed history measures the outage, not the relay: only live messages count for latency.
-        if (published >= subscribedAt) metrics.Latency.Record(DateTimeOffset.UtcNow - published);
+        if (published >= subscribedAt) metrics.Latency.Record(now - published);
     }
 
     private async Task NotifyAsync(Response response, CancellationToken cancellationToken)

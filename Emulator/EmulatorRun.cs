@@ -52,7 +52,15 @@ public sealed class EmulatorRun(EmulatorSettings settings, ILoggerFactory logger
         catch (OperationCanceledException)
         {
         }
-        await Task.WhenAll(_running.Values.Select(r => r.Task).Append(publisher).Append(summary));
+        try
+        {
+            await Task.WhenAll(_running.Values.Select(r => r.Task).Append(publisher).Append(summary));
+        }
+        catch (Exception ex)
+        {
+            // A client or the publisher failed in a way it does not handle: say so, but still report what was measured.
+            _logger.LogError(ex, "A client or the publisher ended with an error");
+        }
         return Report();
     }
 

@@ -4,7 +4,7 @@ using LongLived.Emulator;
 
 var addr = new Option<string>("--addr", "-a")
 {
-    Description = "Gateways: static::7071,:7072,:7073 (bare :port = localhost), static:///host:port,host:port, or http://host:port",
+    Description = "Gateways: static::7071,:7072,:7073 (bare :port = 127.0.0.1), static:///host:port,host:port, or http://host:port",
     DefaultValueFactory = _ => "static::7071,:7072,:7073",
 };
 var clients = new Option<int>("--clients", "-n") { Description = "Number of clients", DefaultValueFactory = _ => 10 };

@@ -40,7 +40,8 @@ public sealed record RunReport(
         Percentiles.Of(metrics.Latency),
         Percentiles.Of(metrics.ResumeLatency),
         Percentiles.Of(metrics.ReattachLatency),
-        [.. clients.Select(c => new ClientReport(c.ClientId, c.Received, c.Gaps, c.Duplicates, c.Reconnects, c.Resumes, c.Unrecoverable))]);
+        [.. clients.Select(c => new ClientReport(c.ClientId, c.Received, c.Gaps, c.Duplicates, c.Reconnects, c.Resumes, c.Unrecoverable,
+            Interlocked.Read(ref c.LastReceivedUnixMs)))]);
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
@@ -57,4 +58,5 @@ public sealed record Percentiles(long Count, double P50, double P90, double P99,
         new(h.Count, Math.Round(h.PercentileMs(50), 2), Math.Round(h.PercentileMs(90), 2), Math.Round(h.PercentileMs(99), 2), Math.Round(h.MaxMs, 2));
 }
 
-public sealed record ClientReport(string Id, long Received, long Gaps, long Duplicates, long Reconnects, long Resumes, long Unrecoverable);
+public sealed record ClientReport(string Id, long Received, long Gaps, long Duplicates, long Reconnects, long Resumes, long Unrecoverable,
+    long LastReceivedUnixMs);

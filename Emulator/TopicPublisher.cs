@@ -19,8 +19,9 @@ public sealed class TopicPublisher(Longlived.LonglivedClient grpc, EmulatorSetti
                 foreach (var topic in settings.Topics) await PublishAsync(topic, sequence, cancellationToken);
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
+            // The run ended with a publish in flight: grpc-dotnet reports the cancelled call as RpcException(Cancelled).
         }
     }
 

@@ -7,12 +7,20 @@ namespace LongLived.Gateway.Admin;
 /// <summary>
 /// The admin HTTP port (gRPC port + 1000 by default): /server/stop (drain), /server/start, /healthz, /metrics (Prometheus).
 /// Answers in the original's JSON shape: {"status":…,"message":…,"data":…}.
+/// They answer only on a connection accepted by the admin listener: the check is the connection's local port, not the
+/// Host/:authority header, which any client of the public gRPC port can set to whatever it likes.
 /// </summary>
 public static class AdminEndpoints
 {
     public static void MapAdmin(this WebApplication app, int adminPort)
     {
-        var host = $"*:{adminPort}";
+        // Endpoint routing has matched by now (WebApplication runs it first): refuse admin endpoints on other ports.
+        app.Use((context, next) =>
+        {
+            if (context.GetEndpoint()?.Metadata.GetMetadata<AdminOnly>() is null || context.Connection.LocalPort == adminPort) return next(context);
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
         var drain = app.Services.GetRequiredService<DrainSignal>();
         var sessions = app.Services.GetRequiredService<SessionRegistry>();
 
@@ -21,7 +29,7 @@ public static class AdminEndpoints
             var streams = sessions.Count;
             drain.Drain("/server/stop");
             return Results.Json(new Reply(200, "Stop successfully", new { draining = true, streamsEnded = streams }));
-        }).RequireHost(host);
+        }).WithMetadata(AdminOnly.Instance);
 
         app.MapMethods("/server/start", ["GET", "POST"], () =>
         {
@@ -30,16 +38,16 @@ public static class AdminEndpoints
             return was
                 ? Results.Json(new Reply(200, "OK", new { draining = false }))
                 : Results.Json(new Reply(304, "Server already started", new { draining = false }));
-        }).RequireHost(host);
+        }).WithMetadata(AdminOnly.Instance);
 
-        app.MapHealthChecks("/healthz").RequireHost(host);
-        app.MapPrometheusScrapingEndpoint("/metrics").RequireHost(host);
+        app.MapHealthChecks("/healthz").WithMetadata(AdminOnly.Instance);
+        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(AdminOnly.Instance);
 
         app.MapFallback(context =>
         {
             context.Response.StatusCode = 404;
             return context.Response.WriteAsJsonAsync(new Reply(404, "unsupported path", new { path = context.Request.Path.Value }));
-        }).RequireHost(host);
+        }).WithMetadata(AdminOnly.Instance);
 
         // Push drain changes to grpc.health.v1 Watch callers at once instead of at the next health publish.
         var health = app.Services.GetRequiredService<HealthServiceImpl>();
@@ -52,4 +60,10 @@ public static class AdminEndpoints
     }
 
     public sealed record Reply(int Status, string Message, object? Data);
+
+    /// <summary>Marks an endpoint served on the admin port only.</summary>
+    private sealed class AdminOnly
+    {
+        public static readonly AdminOnly Instance = new();
+    }
 }

@@ -29,7 +29,21 @@ public sealed class ChannelHub(IClusterClient cluster, ILogger<ChannelHub> logge
                 {
                     var stream = cluster.GetStreamProvider(StreamNames.Provider)
                         .GetStream<ChannelMessage>(StreamId.Create(StreamNames.ChannelNamespace, channel));
-                    entry.Handle = await stream.SubscribeAsync(entry.DeliverAsync);
+                    try
+                    {
+                        entry.Handle = await stream.SubscribeAsync(entry.DeliverAsync);
+                    }
+                    catch
+                    {
+                        // A cluster blip: drop the entry, or the head check would keep touching (and so keep generating
+                        // on) a channel nobody here receives, forever. The caller's stream fails and its client resumes.
+                        if (entry.Sinks.Count == 0)
+                        {
+                            entry.Closed = true;
+                            _channels.TryRemove(new KeyValuePair<string, HubChannel>(channel, entry));
+                        }
+                        throw;
+                    }
                     logger.LogDebug("Subscribed to stream of channel {Channel}", channel);
                 }
                 entry.Add(sink);

@@ -50,12 +50,22 @@ public sealed class ClusterFixture : IAsyncLifetime
         Gateway2 = await StartGatewayAsync(Port2, AdminPort2, gatewayPort, common);
     }
 
-    private static async Task<WebApplication> StartGatewayAsync(int port, int adminPort, int siloGatewayPort, string[] common)
+    private static async Task<WebApplication> StartGatewayAsync(int port, int adminPort, int siloGatewayPort, string[] common, params string[] extra)
     {
         var app = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
-            $"--Orleans:GatewayPorts:0={siloGatewayPort}", "--Gateway:HeadCheckInterval=00:00:01"]);
+            $"--Orleans:GatewayPorts:0={siloGatewayPort}", "--Gateway:HeadCheckInterval=00:00:01", .. extra]);
         await app.StartAsync();
         return app;
+    }
+
+    /// <summary>One more gateway of this cluster, for a test that may drain or break it; dispose it at the end.</summary>
+    public async Task<ExtraGateway> StartExtraGatewayAsync(params string[] extra)
+    {
+        var port = FreePort();
+        var adminPort = FreePort();
+        var app = await StartGatewayAsync(port, adminPort, SiloGatewayPort,
+            [$"--Orleans:ClusterId={ClusterId}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:LongLived=Information"], extra);
+        return new ExtraGateway(app, port, adminPort);
     }
 
     /// <summary>A client of one gateway (disposed with the fixture).</summary>
@@ -89,6 +99,15 @@ public sealed class ClusterFixture : IAsyncLifetime
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+public sealed record ExtraGateway(WebApplication App, int Port, int AdminPort) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
     }
 }
 

@@ -7,7 +7,7 @@ namespace LongLived.Tests;
 public sealed class AddressParserTests
 {
     [Theory]
-    [InlineData("static::7071,:7072,:7073", "localhost:7071,localhost:7072,localhost:7073")]
+    [InlineData("static::7071,:7072,:7073", "127.0.0.1:7071,127.0.0.1:7072,127.0.0.1:7073")]
     [InlineData("static:///gw1:7071,gw2:7072", "gw1:7071,gw2:7072")]
     [InlineData("http://127.0.0.1:7070", "127.0.0.1:7070")]
     [InlineData("static:[::1]:7071", "::1:7071")]
@@ -110,5 +110,36 @@ public sealed class EmulatorChannelzTests(ClusterFixture cluster)
 
         Assert.Equal(new[] { $"localhost:{cluster.Port1}", $"localhost:{cluster.Port2}" }.Order(), addresses.Order());
         Assert.InRange(subchannelCalls, channel.Data.CallsStarted, again.Data.CallsStarted); // every call went through a subchannel
+    }
+}
+
+[Collection(ClusterCollection.Name)]
+public sealed class EmulatorEndOfRunTests(ClusterFixture cluster)
+{
+    /// <summary>
+    /// A publisher busy at 200/s always has a Publish in flight when the run ends: grpc-dotnet reports that call as
+    /// RpcException(Cancelled), which used to escape the run, so no report was written and the exit code was 1.
+    /// </summary>
+    [Fact]
+    public async Task A_run_that_publishes_fast_ends_cleanly_with_a_report()
+    {
+        var settings = new EmulatorSettings
+        {
+            Address = $"static::{cluster.Port1},:{cluster.Port2}",
+            Clients = 20,
+            Duration = TimeSpan.FromSeconds(3),
+            Topics = [TestStreams.NewId("fast")],
+            PublishRate = 200,
+            LogMessages = false,
+        };
+
+        var logs = new CapturedLogs();
+        var report = await new EmulatorRun(settings, logs.Factory).RunAsync(CancellationToken.None);
+
+        Assert.Empty(logs.Errors);
+        Assert.Equal(20, report.Clients);
+        Assert.True(report.Published > 50, $"published only {report.Published}");
+        Assert.Equal(0, report.Gaps);
+        Assert.Equal(0, report.Duplicates);
     }
 }

@@ -64,3 +64,34 @@ public sealed class OperatorEndpointTests(ClusterFixture cluster)
         throw new Xunit.Sdk.XunitException($"{series} never appeared at {url}:\n{text[..Math.Min(2000, text.Length)]}");
     }
 }
+
+/// <summary>The admin routes (drain, health, metrics) must not be reachable through the public gRPC port.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class AdminPortIsolationTests(ClusterFixture cluster)
+{
+    [Fact]
+    public async Task A_forged_authority_on_the_gRPC_port_reaches_no_admin_route()
+    {
+        await using var gateway = await cluster.StartExtraGatewayAsync();
+        using var http = new HttpClient();
+
+        // What an attacker sends: h2c with prior knowledge to the public port, ":authority: x:<admin port>".
+        foreach (var path in new[] { "/server/stop", "/server/start", "/healthz", "/metrics" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{gateway.Port}{path}")
+            {
+                Version = System.Net.HttpVersion.Version20,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            request.Headers.Host = $"x:{gateway.AdminPort}";
+            using var response = await http.SendAsync(request);
+            Assert.True(response.StatusCode == System.Net.HttpStatusCode.NotFound, $"{path} through the gRPC port answered {(int)response.StatusCode}");
+        }
+
+        // The gateway still serves, and its admin port still answers.
+        Assert.Equal("Healthy", await http.GetStringAsync($"http://127.0.0.1:{gateway.AdminPort}/healthz"));
+        var id = TestStreams.NewId("after-forgery");
+        using var call = new Contracts.Longlived.LonglivedClient(cluster.Channel(gateway.Port)).Subscribe(TestStreams.Subscribe(id));
+        Assert.Single(await call.ResponseStream.TakeAsync(1, ChannelNames.ForClient(id)));
+    }
+}

@@ -20,9 +20,11 @@ public sealed class GatewayFailoverTests(ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(6)); // everyone subscribed and receiving
 
         // Each round kills a gateway not yet killed in this test, in random order: every round hits live clients.
-        var seed = Environment.TickCount;
-        output.WriteLine($"victim order seed {seed}");
-        foreach (var victim in Enumerable.Range(0, 3).OrderBy(_ => new Random(seed).Next()).ToArray().Select((v, i) => (v + i) % 3).Distinct())
+        // The order is reproducible: LL_TEST_SEED=<printed seed> replays it.
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("LL_TEST_SEED"), out var given) ? given : Environment.TickCount;
+        var order = VictimOrder(seed, cluster.Gateways.Count);
+        output.WriteLine($"victim order seed {seed}: {string.Join(", ", order.Select(v => cluster.Gateways[v].Name))}");
+        foreach (var victim in order)
         {
             output.WriteLine($"kill -9 {cluster.Gateways[victim].Name}");
             cluster.Gateways[victim].Kill();
@@ -56,6 +58,15 @@ public sealed class GatewayFailoverTests(ITestOutputHelper output)
         var report = await FinishAsync(run, running, stop);
         AssertNothingLostOrRepeated(report);
         Assert.True(report.ResumedClients > 0, "no client was on a drained gateway");
+    }
+
+    /// <summary>A permutation of the gateway indexes drawn from one generator seeded once (Fisher-Yates).</summary>
+    internal static int[] VictimOrder(int seed, int count)
+    {
+        var random = new Random(seed);
+        var order = Enumerable.Range(0, count).ToArray();
+        random.Shuffle(order);
+        return order;
     }
 
     private static (EmulatorRun Run, Task<RunReport> Running, CancellationTokenSource Stop) StartEmulator(ProcessCluster cluster)
@@ -92,5 +103,18 @@ public sealed class GatewayFailoverTests(ITestOutputHelper output)
             Assert.True(c.Received >= 10, $"{c.Id} received only {c.Received}");
             Assert.True(c.Reconnects == 0 || c.Resumes > 0, $"{c.Id} failed {c.Reconnects} times and never resumed");
         });
+    }
+}
+
+public sealed class VictimOrderTests
+{
+    [Fact]
+    public void The_kill_order_depends_on_the_seed_and_is_reproducible_from_it()
+    {
+        var orders = Enumerable.Range(0, 50).Select(seed => string.Join(",", GatewayFailoverTests.VictimOrder(seed, 3))).ToArray();
+
+        Assert.All(Enumerable.Range(0, 50), seed => Assert.Equal(orders[seed], string.Join(",", GatewayFailoverTests.VictimOrder(seed, 3))));
+        Assert.All(orders, o => Assert.Equal("0,1,2", string.Join(",", o.Split(',').Order())));
+        Assert.True(orders.Distinct().Count() >= 4, $"50 seeds gave only {orders.Distinct().Count()} orders: {string.Join(" ", orders.Distinct())}");
     }
 }

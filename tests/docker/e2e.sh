@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The container cluster end to end, as a user runs it: docker compose (Redis, two silos, three gateways) built from
+# the Dockerfile, the emulator on the host against static::7071,:7072,:7073 with 200 clients for about 90 s, and
+# mid-run: kill -9 one gateway, SIGTERM (drain) another, kill -9 one silo. Asserts from the emulator's JSON report:
+# no gap, no duplicate, nothing unrecoverable (Redis storage), every client received after the last kill.
+# Always tears down (down -v); prints the compose logs on failure. Ends with "N passed, N failed".
+#   tests/docker/e2e.sh                 CLIENTS=200 DURATION=90 tests/docker/e2e.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+CLIENTS=${CLIENTS:-200}
+DURATION=${DURATION:-90}
+# Seconds into the run: kill -9 gateway1, stop (drain) gateway2, kill -9 silo2.
+KILL_GATEWAY_AT=${KILL_GATEWAY_AT:-20}
+STOP_GATEWAY_AT=${STOP_GATEWAY_AT:-35}
+KILL_SILO_AT=${KILL_SILO_AT:-50}
+PROJECT=${PROJECT:-longlived-e2e}
+export DOCKER_BUILDKIT=0 # the classic builder: what these machines have
+work=$(mktemp -d)
+report=$work/report.json
+passed=0; failed=0
+log() { echo "[e2e $(date +%H:%M:%S)] $*"; }
+check() { # check NAME CONDITION-RESULT(0|1) DETAIL
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "ok - $1 ($3)"; else failed=$((failed + 1)); echo "not ok - $1 ($3)"; fi
+}
+
+# docker compose v2 (what users have) or docker-compose v1.29 (what these machines have).
+if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
+dc() { "${compose[@]}" -p "$PROJECT" -f "$root/docker-compose.yml" "$@"; }
+
+# Without a registry, the public base images come from the stand-in script (it also starts dockerd).
+standin=""
+for candidate in "${STANDIN_SCRIPT:-}" "$root/../shared/tools/docker-standin-images.sh" /work/shared/tools/docker-standin-images.sh; do
+  if [ -n "$candidate" ] && [ -f "$candidate" ]; then standin=$candidate; break; fi
+done
+have_images() {
+  docker info >/dev/null 2>&1 &&
+    docker image inspect mcr.microsoft.com/dotnet/sdk:10.0 mcr.microsoft.com/dotnet/aspnet:10.0 redis:7 >/dev/null 2>&1
+}
+if ! have_images && [ -n "$standin" ]; then
+  log "base images or dockerd missing: running $standin"
+  bash "$standin" | tail -n 8
+fi
+docker info >/dev/null 2>&1 || { echo "e2e: no docker engine (install docker, or set STANDIN_SCRIPT)"; echo "0 passed, 1 failed"; exit 1; }
+
+emulator_pid=""
+finish() {
+  local status=$?
+  [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null || true
+  if [ "$failed" -gt 0 ] || [ "$status" -ne 0 ]; then
+    log "failure: compose logs (last 80 lines per service)"
+    dc logs --no-color --tail 80 2>&1 || true
+    [ -f "$work/emulator.log" ] && { log "emulator log (last 40 lines)"; tail -n 40 "$work/emulator.log"; }
+  fi
+  log "tearing down"
+  dc down -v --remove-orphans >/dev/null 2>&1 || true
+  rm -rf "$work"
+  [ "$status" -ne 0 ] && [ "$((passed + failed))" -eq 0 ] && failed=1
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
+}
+trap finish EXIT
+
+# health STATE of one service's container ("healthy", "unhealthy", "starting", or "none").
+health() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$(dc ps -q "$1")" 2>/dev/null || echo none; }
+wait_healthy() { # wait_healthy SECONDS SERVICE...
+  local deadline=$(( $(date +%s) + $1 )); shift
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    local all=1 s
+    for s in "$@"; do [ "$(health "$s")" = healthy ] || { all=0; break; }; done
+    [ "$all" = 1 ] && return 0
+    sleep 1
+  done
+  for s in "$@"; do echo "  $s: $(health "$s")"; done
+  return 1
+}
+
+services=(redis silo1 silo2 gateway1 gateway2 gateway3)
+dc down -v --remove-orphans >/dev/null 2>&1 || true
+log "building images"
+t0=$(date +%s)
+dc build >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log"; check "images build" 1 "docker compose build failed"; exit 1; }
+check "images build" 0 "$(( $(date +%s) - t0 )) s: $(docker image inspect -f '{{.RepoTags}} {{.Size}}' longlived/silo:local longlived/gateway:local longlived/emulator:local | awk '{printf "%s %.0f MB; ", $1, $2/1e6}')"
+log "docker compose up"
+t0=$(date +%s)
+dc up -d >"$work/up.log" 2>&1 || { cat "$work/up.log"; check "cluster up" 1 "up failed"; exit 1; }
+if wait_healthy 240 "${services[@]}"; then check "cluster healthy" 0 "$(( $(date +%s) - t0 )) s from up to all six healthy"
+else check "cluster healthy" 1 "not healthy within 240 s"; exit 1; fi
+
+log "building the emulator on the host"
+dotnet build "$root/Emulator/Emulator.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+log "emulator: $CLIENTS clients for $DURATION s against static::7071,:7072,:7073"
+dotnet "$root/Emulator/bin/Release/net10.0/LongLived.Emulator.dll" --addr static::7071,:7072,:7073 --clients "$CLIENTS" \
+  --duration "$DURATION" --ramp-up 5s --quiet --control-port 0 --report "$report" >"$work/emulator.log" 2>&1 &
+emulator_pid=$!
+start=$(date +%s)
+at() { local wait=$(( start + $1 - $(date +%s) )); [ "$wait" -gt 0 ] && sleep "$wait"; return 0; }
+
+at "$KILL_GATEWAY_AT"; log "kill -9 gateway1 (crash)"; dc kill -s SIGKILL gateway1 >/dev/null 2>&1
+at "$STOP_GATEWAY_AT"; log "stop gateway2 (SIGTERM: drain)"; t0=$(date +%s); dc stop gateway2 >/dev/null 2>&1
+log "gateway2 stopped in $(( $(date +%s) - t0 )) s"
+at "$KILL_SILO_AT"; log "kill -9 silo2"; dc kill -s SIGKILL silo2 >/dev/null 2>&1
+last_kill_ms=$(date +%s%3N)
+
+set +e
+wait "$emulator_pid"; emulator_status=$?
+set -e
+emulator_pid=""
+check "emulator exit code" "$([ "$emulator_status" -eq 0 ] && echo 0 || echo 1)" "exit $emulator_status"
+[ -f "$report" ] || { check "emulator report" 1 "no report written"; exit 1; }
+
+# One line per figure from the report (node: the test suite's interop tests need it anyway).
+figure() { node -e "const r=require(process.argv[1]); console.log($1)" "$report"; }
+gaps=$(figure r.gaps); duplicates=$(figure r.duplicates); unrecoverable=$(figure r.unrecoverable)
+late=$(figure "r.perClient.filter(c => c.lastReceivedUnixMs <= $last_kill_ms).map(c => c.id).join(' ')")
+check "no gaps" "$([ "$gaps" -eq 0 ] && echo 0 || echo 1)" "gaps $gaps"
+check "no duplicates" "$([ "$duplicates" -eq 0 ] && echo 0 || echo 1)" "duplicates $duplicates"
+check "nothing unrecoverable (Redis storage)" "$([ "$unrecoverable" -eq 0 ] && echo 0 || echo 1)" "unrecoverable $unrecoverable"
+check "every client received after the last kill" "$([ -z "$late" ] && echo 0 || echo 1)" "${late:-all $(figure r.clients) clients}"
+log "$(figure '`clients ${r.clients} received ${r.received} reconnects ${r.reconnects} resumed clients ${r.resumedClients}; resume p50 ${r.resumeMs.p50} ms p99 ${r.resumeMs.p99} ms; reattach p50 ${r.reattachMs.p50} ms p99 ${r.reattachMs.p99} ms; latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms`')"
