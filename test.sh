@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite: builds, runs the xUnit tests (a real silo, real Kestrel gateways on loopback, real processes
-# killed and restarted, a real Redis) and the Node.js interop tests (grpc-js, reflection client, plain HTTP), and
-# ends with one line "N passed, N failed" summed over both. Installs what the tests need when it is missing.
+# killed and restarted, a real Redis), the Node.js interop tests (grpc-js, reflection client, plain HTTP) and the shell
+# tests (./run.sh driven from outside), and ends with one line "N passed, N failed" summed over all of them. Installs what the tests need when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -38,6 +38,12 @@ status=$?
 (cd tests/interop && CONFIGURATION=Release node --test --test-reporter=tap --test-concurrency=1) | tee "$results/interop.tap"
 node_status=${PIPESTATUS[0]}
 [ "$node_status" -eq 0 ] || status=$node_status
+# Shell tests: the scripts users run (./run.sh), driven from outside; each ends with "N passed, N failed".
+for script in tests/shell/*_test.sh; do
+  "$script" | tee "$results/$(basename "$script").out"
+  shell_status=${PIPESTATUS[0]}
+  [ "$shell_status" -eq 0 ] || status=$shell_status
+done
 set -e
 
 # Sum the counters of every result file, so a run that executed no test shows as "0 passed".
@@ -53,6 +59,12 @@ done
 p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$results/interop.tap" | tail -n 1)
 f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$results/interop.tap" | tail -n 1)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+for out in "$results"/*_test.sh.out; do
+  [ -e "$out" ] || continue
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+  p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed}
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+done
 echo "$passed passed, $failed failed"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "test.sh: no test ran" >&2
