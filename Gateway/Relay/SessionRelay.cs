@@ -39,7 +39,7 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
             {
                 cursors[start.Cursor.Channel] = start.Cursor;
                 foreach (var message in start.Page.Messages) await SendAsync(start.Cursor, message, live: false, writer, cancellationToken);
-                await FillAsync(start.Cursor, start.Page.Head, trigger: null, writer, cancellationToken);
+                await FillAsync(start.Cursor, start.Page.Head, writer, cancellationToken);
             }
 
             await foreach (var signal in session.Buffer.ReadAllAsync(cancellationToken))
@@ -62,7 +62,7 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
         {
             // A new subscriber starts at the head: it gets everything published from now on.
             var head = await grain.Touch();
-            return new Start(new ChannelCursor(channel, head.Epoch, head.Head), new HistoryPage(head.Epoch, head.Head, true, []), Resume.None);
+            return new Start(new ChannelCursor(channel, head.Epoch, head.Head), new HistoryPage(head.Epoch, head.Head, true, [], head.Head + 1), Resume.None);
         }
         var page = await grain.Read(position.Offset, position.Epoch, _pageSize);
         metrics.Resumed(page.Recoverable);
@@ -82,16 +82,18 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
             // Either a late message of an older numbering, or the channel restarted its numbering (state lost).
             var head = await grains.GetGrain<IChannelGrain>(cursor.Channel).Touch();
             if (head.Epoch != message.Epoch) return;
+            // The old numbering's undelivered tail is gone: say so, then deliver the new numbering from its first offset
+            // still in history (the fill below), not from this message.
             logger.LogWarning("Channel {Channel}: epoch changed {Old} -> {New}; the client is told earlier messages are lost",
                 cursor.Channel, cursor.Epoch, message.Epoch);
-            cursor.Jump(message.Epoch, message.Offset - 1);
+            cursor.Jump(message.Epoch, 0);
         }
         if (message.Offset <= cursor.Last)
         {
             metrics.DuplicateDropped(); // already delivered (history fill or a redelivery)
             return;
         }
-        if (message.Offset > cursor.Last + 1) await FillAsync(cursor, message.Offset - 1, message, writer, ct);
+        if (message.Offset > cursor.Last + 1) await FillAsync(cursor, message.Offset - 1, writer, ct);
         if (message.Epoch != cursor.Epoch || message.Offset <= cursor.Last)
         {
             metrics.DuplicateDropped();
@@ -109,14 +111,15 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
     private Task OnHeadAsync(ChannelCursor cursor, ChannelHead head, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
         if (head.Epoch == cursor.Epoch && head.Head <= cursor.Last) return Task.CompletedTask;
-        return FillAsync(cursor, head.Epoch == cursor.Epoch ? head.Head : ulong.MaxValue, trigger: null, writer, ct);
+        return FillAsync(cursor, head.Epoch == cursor.Epoch ? head.Head : ulong.MaxValue, writer, ct);
     }
 
     /// <summary>
-    /// Sends history until the cursor reaches <paramref name="target"/>. If history cannot serve the cursor's position,
-    /// jumps: to just before <paramref name="trigger"/> when it is in the current numbering, else to the head.
+    /// Sends history until the cursor reaches <paramref name="target"/>. What history cannot serve (an older numbering,
+    /// or offsets already trimmed) is reported lost, and the fill goes on from the oldest offset history still holds in
+    /// its current numbering: only what is really gone is skipped.
     /// </summary>
-    private async Task FillAsync(ChannelCursor cursor, ulong target, ChannelMessage? trigger, IServerStreamWriter<Response> writer, CancellationToken ct)
+    private async Task FillAsync(ChannelCursor cursor, ulong target, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
         var grain = grains.GetGrain<IChannelGrain>(cursor.Channel);
         while (cursor.Last < target)
@@ -124,11 +127,12 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
             var page = await grain.Read(cursor.Last, cursor.Epoch, _pageSize);
             if (!page.Recoverable)
             {
-                var after = trigger is not null && trigger.Epoch == page.Epoch ? Math.Min(trigger.Offset - 1, page.Head) : page.Head;
-                logger.LogWarning("Channel {Channel}: cannot fill after {Offset}@{Epoch} (history now ends at {Head}@{NewEpoch}); continuing after {After}",
-                    cursor.Channel, cursor.Last, cursor.Epoch, page.Head, page.Epoch, after);
+                var after = Math.Min(page.First - 1, page.Head);
+                logger.LogWarning("Channel {Channel}: cannot fill after {Offset}@{Epoch} (history now holds {First}..{Head}@{NewEpoch}); continuing after {After}",
+                    cursor.Channel, cursor.Last, cursor.Epoch, page.First, page.Head, page.Epoch, after);
+                if (page.Epoch != cursor.Epoch) target = ulong.MaxValue; // the target was an offset of the old numbering
                 cursor.Jump(page.Epoch, after);
-                return;
+                continue;
             }
             if (page.Messages.Count == 0) return;
             foreach (var message in page.Messages) await SendAsync(cursor, message, live: false, writer, ct);

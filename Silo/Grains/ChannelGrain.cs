@@ -85,12 +85,12 @@ public sealed class ChannelGrain(
         var recoverable = (string.IsNullOrEmpty(epoch) || epoch == S.Epoch) && afterOffset <= head && afterOffset + 1 >= first;
         if (!recoverable || afterOffset == head)
         {
-            return Task.FromResult(new HistoryPage(S.Epoch, head, recoverable, []));
+            return Task.FromResult(new HistoryPage(S.Epoch, head, recoverable, [], first));
         }
         // History offsets are consecutive, so the index of offset o is o - first.
         var start = (int)(afterOffset + 1 - first);
         var count = (int)Math.Min((ulong)Math.Max(max, 1), head - afterOffset);
-        return Task.FromResult(new HistoryPage(S.Epoch, head, true, S.History.GetRange(start, count)));
+        return Task.FromResult(new HistoryPage(S.Epoch, head, true, S.History.GetRange(start, count), first));
     }
 
     public Task<ChannelHead> Touch()
