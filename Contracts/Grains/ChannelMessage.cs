@@ -8,9 +8,12 @@ public sealed record ChannelMessage(string Channel, ulong Offset, string Epoch, 
     [Id(0)] public string? IdempotencyKey { get; init; }
 }
 
-/// <summary>A channel's numbering and newest offset.</summary>
+/// <summary>
+/// A channel's numbering and newest offset. <paramref name="Owner"/>: on a client's own channel, the fence of the
+/// client's newest session (0: none known); a live session with a lower fence has been replaced.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("ll.ChannelHead")]
-public sealed record ChannelHead(string Epoch, ulong Head);
+public sealed record ChannelHead(string Epoch, ulong Head, long Owner = 0);
 
 /// <summary>
 /// The answer to a read after a position. When <see cref="Recoverable"/> is false the position cannot be honoured

@@ -22,4 +22,8 @@ public interface IChannelGrain : IGrainWithStringKey
     /// <summary>Renews the subscriber lease (keeps the generator running) and returns the head.</summary>
     [Alias("Touch")]
     Task<ChannelHead> Touch();
+
+    /// <summary>A client's own channel: records the fence of the client's newest session (see <see cref="ChannelHead.Owner"/>).</summary>
+    [Alias("Claim")]
+    Task Claim(long fence);
 }

@@ -1,8 +1,17 @@
 namespace LongLived.Contracts.Grains;
 
-/// <summary>A live Subscribe call, as the client grain knows it.</summary>
+/// <summary>A live Subscribe call, as the client grain knows it. <paramref name="RequestedAt"/>: when the call reached its gateway.</summary>
 [GenerateSerializer, Immutable, Alias("ll.SessionInfo")]
-public sealed record SessionInfo(Guid SessionId, string GatewayId, IGatewayObserver Gateway, IReadOnlyList<string> Topics);
+public sealed record SessionInfo(Guid SessionId, string GatewayId, IGatewayObserver Gateway, IReadOnlyList<string> Topics, DateTimeOffset RequestedAt);
+
+/// <summary>
+/// The client grain's answer to Connect. <paramref name="Fence"/> grows with every accepted session of the client id (a
+/// session whose fence is below the client channel's <see cref="ChannelHead.Owner"/> has been replaced and must end).
+/// Not <paramref name="Accepted"/>: a newer Subscribe of this id is already live (this call was delayed or abandoned).
+/// <paramref name="ResumeFrom"/>: the client's acknowledged position in its own channel, for a Subscribe without one.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ll.SessionGrant")]
+public sealed record SessionGrant(bool Accepted, long Fence, ChannelPosition? ResumeFrom);
 
 /// <summary>What the client grain holds, for tests and operators.</summary>
 [GenerateSerializer, Immutable, Alias("ll.ClientSnapshot")]
@@ -20,9 +29,17 @@ public sealed record ClientSnapshot(
 [Alias("ll.IClientGrain")]
 public interface IClientGrain : IGrainWithStringKey
 {
-    /// <summary>Registers a new live session and ends the previous one (with <see cref="SessionEndReason.Replaced"/>).</summary>
+    /// <summary>
+    /// Registers a new live session with a new fence, and ends the previous one (<see cref="SessionEndReason.Replaced"/>)
+    /// unless that one was requested later, in which case this one is refused.
+    /// </summary>
     [Alias("Connect")]
-    Task Connect(SessionInfo session);
+    Task<SessionGrant> Connect(SessionInfo session);
+
+    /// <summary>Where the session started in the client's own channel: acknowledgements without positions (the original
+    /// contract's NotifyReceived, one per message) count on from it.</summary>
+    [Alias("Started")]
+    Task Started(Guid sessionId, ChannelPosition ownChannel);
 
     /// <summary>Forgets the session if it is still the current one.</summary>
     [Alias("Disconnect")]
@@ -32,7 +49,11 @@ public interface IClientGrain : IGrainWithStringKey
     [Alias("Unsubscribe")]
     Task<bool> Unsubscribe();
 
-    /// <summary>Records a NotifyReceived: the newest acknowledged position per channel.</summary>
+    /// <summary>
+    /// Records a NotifyReceived: the newest acknowledged position per channel, for channels of the client's subscription
+    /// only (others: <see cref="ArgumentException"/>). No positions: one more message of the own channel received.
+    /// Stored within a second, batched.
+    /// </summary>
     [Alias("Acknowledge")]
     Task Acknowledge(IReadOnlyDictionary<string, ChannelPosition> positions);
 

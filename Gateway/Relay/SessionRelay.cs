@@ -32,6 +32,9 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
             foreach (var channel in session.Channels) memberships.Add(await hub.JoinAsync(channel, session, cancellationToken));
 
             var starts = await Task.WhenAll(session.Channels.Select(c => StartAsync(c, positions.GetValueOrDefault(c))));
+            // Acknowledgements without positions (the original contract) count on from where the own channel starts.
+            var own = starts[0].Cursor;
+            await grains.GetGrain<IClientGrain>(session.ClientId).Started(session.SessionId, new ChannelPosition(own.Last, own.Epoch));
             await call.WriteResponseHeadersAsync(ResumeHeaders(session, starts));
 
             var cursors = new Dictionary<string, ChannelCursor>(StringComparer.Ordinal);

@@ -33,7 +33,19 @@ public sealed class SubscriberSession : IChannelSink
 
     public void Offer(ChannelMessage message) => Enqueue(new Signal(message.Channel, message, null));
 
-    public void OfferHead(string channel, ChannelHead head) => Enqueue(new Signal(channel, null, head));
+    /// <summary>The fence the client grain gave this session (0 until Connect returns).</summary>
+    public long Fence { get; set; }
+
+    public void OfferHead(string channel, ChannelHead head)
+    {
+        if (Fence > 0 && head.Owner > Fence && channel == Channels[0])
+        {
+            // A newer session of this client id exists; its EndSession did not reach us (lost, or still on its way).
+            End(new Status(StatusCode.Aborted, "replaced: a newer Subscribe for this client id is live"));
+            return;
+        }
+        Enqueue(new Signal(channel, null, head));
+    }
 
     /// <summary>Ends the call with <paramref name="status"/> (the first reason wins).</summary>
     public void End(Status status)

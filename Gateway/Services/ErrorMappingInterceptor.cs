@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using LongLived.Contracts.Grains;
 
 namespace LongLived.Gateway.Services;
 
@@ -41,6 +42,11 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
                 return null;
             case Exception when context.CancellationToken.IsCancellationRequested:
                 return null; // the client went away; nobody reads the status
+            case StorageUnavailableException:
+                logger.LogWarning("{Method}: {Error}", context.Method, ex.Message);
+                return new RpcException(new Status(StatusCode.Unavailable, ex.Message));
+            case ArgumentException:
+                return new RpcException(new Status(StatusCode.InvalidArgument, ex.Message)); // a grain refused the client's input
             case TimeoutException or OrleansException:
                 logger.LogWarning("{Method}: cluster unavailable: {Error}", context.Method, ex.Message);
                 return new RpcException(new Status(StatusCode.Unavailable, $"cluster unavailable: {ex.GetType().Name}"));

@@ -27,6 +27,7 @@ public sealed class LonglivedService(
         ThrowIfDraining();
         logger.LogInformation("Received subscribe request from ID: {ClientId}", request.Id);
 
+        var requestedAt = DateTimeOffset.UtcNow;
         var session = new SubscriberSession(request.Id, channels, _options.StreamBufferCapacity);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Ended, drain.Token);
         using var maxAge = MaxAgeTimer(session);
@@ -36,8 +37,16 @@ public sealed class LonglivedService(
         var outcome = StatusCode.Unknown; // what the client is told; Unknown until decided
         try
         {
-            await client.Connect(new SessionInfo(session.SessionId, registry.GatewayId, registry.Reference, [.. channels.Skip(1)]));
-            await relay.RunAsync(session, request.Positions, responseStream, context, stop.Token);
+            var grant = await client.Connect(new SessionInfo(session.SessionId, registry.GatewayId, registry.Reference, [.. channels.Skip(1)], requestedAt));
+            if (grant.Accepted)
+            {
+                session.Fence = grant.Fence;
+                await relay.RunAsync(session, Positions(request, channels[0], grant.ResumeFrom), responseStream, context, stop.Token);
+            }
+            else
+            {
+                session.End(new Status(StatusCode.Aborted, "superseded: a newer Subscribe for this client id is live"));
+            }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -72,6 +81,19 @@ public sealed class LonglivedService(
         }
     }
 
+    /// <summary>
+    /// The client's positions; without one for its own channel, the position it last acknowledged there (known to its
+    /// client grain): a client of the original contract, which sends no positions, resumes without loss too.
+    /// </summary>
+    private static IReadOnlyDictionary<string, Position> Positions(Request request, string ownChannel, ChannelPosition? acknowledged)
+    {
+        if (acknowledged is null || request.Positions.ContainsKey(ownChannel)) return request.Positions;
+        return new Dictionary<string, Position>(request.Positions)
+        {
+            [ownChannel] = new Position { Offset = acknowledged.Offset, Epoch = acknowledged.Epoch },
+        };
+    }
+
     /// <summary>How a stream that ended without an error ends: its session's status, draining, or the client gone.</summary>
     private StatusCode EndOf(SubscriberSession session, ServerCallContext context) =>
         session.EndStatus?.StatusCode
@@ -82,6 +104,7 @@ public sealed class LonglivedService(
     public override async Task<Response> Unsubscribe(Request request, ServerCallContext context)
     {
         RequestValidator.ClientId(request.Id, _options);
+        ThrowIfDraining();
         if (!await cluster.GetGrain<IClientGrain>(request.Id).Unsubscribe())
         {
             throw new RpcException(new Status(StatusCode.NotFound, $"no live subscription for client ID {request.Id}"));
@@ -92,7 +115,8 @@ public sealed class LonglivedService(
 
     public override async Task<Response> NotifyReceived(Request request, ServerCallContext context)
     {
-        RequestValidator.ClientId(request.Id, _options);
+        RequestValidator.Acknowledgement(request, _options);
+        ThrowIfDraining();
         var positions = request.Positions.ToDictionary(p => p.Key, p => new ChannelPosition(p.Value.Offset, p.Value.Epoch));
         await cluster.GetGrain<IClientGrain>(request.Id).Acknowledge(positions);
         logger.LogDebug("NotifyReceived: {ClientId}", request.Id);

@@ -33,6 +33,17 @@ public static class RequestValidator
         if (id.Any(char.IsControl)) throw Invalid("id contains control characters");
     }
 
+    /// <summary>NotifyReceived: at most one position per channel a Subscribe may join (which ones: the client grain checks).</summary>
+    public static void Acknowledgement(Request request, GatewayOptions options)
+    {
+        ClientId(request.Id, options);
+        if (request.Positions.Count > options.MaxTopics + 1) throw Invalid($"too many positions: {request.Positions.Count} (at most {options.MaxTopics + 1})");
+        foreach (var (channel, position) in request.Positions)
+        {
+            if (position is null) throw Invalid($"position for channel \"{Shorten(channel)}\" is empty");
+        }
+    }
+
     public static void Topic(string topic)
     {
         if (!ChannelNames.IsValidTopic(topic))

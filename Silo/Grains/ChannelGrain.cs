@@ -30,6 +30,7 @@ public sealed class ChannelGrain(
     private readonly List<ChannelMessage> _staged = []; // numbered and in History, not stored yet
     private Task? _flushing;
     private ulong _storedHead; // newest offset in storage: the newest anyone may see
+    private long _owner; // client channels: the fence of the client's newest session
 
     private string Name => this.GetPrimaryKeyString();
     private ChannelState S => state.State;
@@ -46,7 +47,7 @@ public sealed class ChannelGrain(
             S.Epoch = Guid.NewGuid().ToString("N")[..12];
             S.Head = 0;
             S.History.Clear();
-            await state.WriteStateAsync(cancellationToken);
+            await state.WriteOrFailAsync($"channel {Name}, new epoch", cancellationToken);
             logger.LogInformation("Channel {Channel} starts epoch {Epoch}", Name, S.Epoch);
         }
         _storedHead = S.Head;
@@ -96,7 +97,14 @@ public sealed class ChannelGrain(
     public Task<ChannelHead> Touch()
     {
         RenewLease();
-        return Task.FromResult(new ChannelHead(S.Epoch, _storedHead));
+        return Task.FromResult(new ChannelHead(S.Epoch, _storedHead, _owner));
+    }
+
+    public Task Claim(long fence)
+    {
+        // Not stored: after a lost activation the next Connect claims again; until then no session is fenced off.
+        _owner = Math.Max(_owner, fence);
+        return Task.CompletedTask;
     }
 
     private async Task<ChannelMessage> AppendAsync(string data, string? idempotencyKey)
@@ -135,16 +143,21 @@ public sealed class ChannelGrain(
         _staged.Clear();
         try
         {
-            await state.WriteStateAsync();
+            await state.WriteOrFailAsync($"channel {Name}, offsets {batch[0].Offset}..{batch[^1].Offset}");
         }
-        catch (Exception ex)
+        catch (StorageUnavailableException ex)
         {
-            // Keep them staged for the next write (storage may be back), but let this activation go once idle: if another
-            // activation wrote meanwhile, the next one starts from what storage has instead of numbering on from here.
-            logger.LogError(ex, "Channel {Channel}: storing offsets {From}..{To} failed; deactivating when idle", Name, batch[0].Offset, batch[^1].Offset);
-            _staged.InsertRange(0, batch);
+            // Roll back everything not stored (this batch and whatever was staged meanwhile): no later write may store
+            // a message whose publisher was told it failed. The write itself may still have landed, so the activation
+            // goes once idle and the next one starts from what storage really has. Every waiter gets this exception:
+            // UNAVAILABLE, outcome unknown, retry with the same idempotency key.
+            logger.LogError("Channel {Channel}: {Error}; rolled back to offset {Stored}, deactivating when idle", Name, ex.Message, _storedHead);
+            S.History.RemoveAll(m => m.Offset > _storedHead);
+            S.Head = _storedHead;
+            _staged.Clear();
             DeactivateOnIdle();
-            throw;
+            throw new StorageUnavailableException(
+                $"channel {Name}: the message was not stored (storage unavailable); the outcome is unknown: retry with the same idempotency key");
         }
         _storedHead = batch[^1].Offset;
         foreach (var message in batch)

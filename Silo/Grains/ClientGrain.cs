@@ -1,33 +1,65 @@
 using LongLived.Contracts.Grains;
+using LongLived.Silo.Options;
+using Microsoft.Extensions.Options;
 
 namespace LongLived.Silo.Grains;
 
 /// <summary>
-/// One client id: which gateway holds its live session (the newest Subscribe wins), its topics and acknowledgements.
+/// One client id: which gateway holds its live session (the newest Subscribe wins, fenced), its topics and its
+/// acknowledged positions (stored within <see cref="ClientOptions.AckFlushInterval"/>, and used to resume a client
+/// that subscribes again without positions, as clients of the original contract do).
 /// </summary>
 public sealed class ClientGrain(
     [PersistentState("client", StreamNames.ClientStorage)] IPersistentState<ClientState> state,
+    IOptions<ClientOptions> options,
     TimeProvider time,
     ILogger<ClientGrain> logger) : Grain, IClientGrain
 {
     private ClientState S => state.State;
-    private bool _acksDirty;
+    private string Id => this.GetPrimaryKeyString();
+    private IGrainTimer? _ackFlush; // set while acknowledgements wait to be stored
 
-    public async Task Connect(SessionInfo session)
+    public async Task<SessionGrant> Connect(SessionInfo session)
     {
         var previous = S.Session;
+        if (previous is not null && previous.SessionId != session.SessionId && previous.RequestedAt > session.RequestedAt)
+        {
+            // A Subscribe that reached its gateway before the live one (delayed, or abandoned by its client) must not end it.
+            logger.LogInformation("Client {ClientId}: session {Stale} (requested {StaleAt:O}) refused: {Live} (requested {LiveAt:O}) is newer",
+                Id, session.SessionId, session.RequestedAt, previous.SessionId, previous.RequestedAt);
+            return new SessionGrant(false, S.Fence, null);
+        }
+        var resumeFrom = S.Acknowledged.GetValueOrDefault(ChannelNames.ForClient(Id));
+        S.Fence = Math.Max(S.Fence + 1, time.GetUtcNow().ToUnixTimeMilliseconds());
         S.Session = session;
         S.ConnectedAt = time.GetUtcNow();
         S.Topics = [.. session.Topics];
         S.Sessions++;
-        await state.WriteStateAsync();
+        S.SessionStart = null;
+        S.AcksSinceStart = 0;
+        // Positions of channels the client no longer joins are dropped: the state stays bounded by its subscription.
+        foreach (var channel in S.Acknowledged.Keys.Where(c => !IsSubscribed(c)).ToArray()) S.Acknowledged.Remove(channel);
+        await state.WriteOrFailAsync($"client {Id}, connect");
+        // The fence reaches the gateways through the head of the client's own channel: a session that missed its
+        // EndSession below (one-way, may be lost) sees a newer owner at its next head check and ends itself.
+        await GrainFactory.GetGrain<IChannelGrain>(ChannelNames.ForClient(Id)).Claim(S.Fence);
         if (previous is not null && previous.SessionId != session.SessionId)
         {
             logger.LogInformation("Client {ClientId}: session {New} on {NewGateway} replaces {Old} on {OldGateway}",
-                this.GetPrimaryKeyString(), session.SessionId, session.GatewayId, previous.SessionId, previous.GatewayId);
+                Id, session.SessionId, session.GatewayId, previous.SessionId, previous.GatewayId);
             // One-way: a dead gateway must not delay the new session. Its stream is gone anyway.
-            _ = previous.Gateway.EndSession(this.GetPrimaryKeyString(), previous.SessionId, SessionEndReason.Replaced);
+            _ = previous.Gateway.EndSession(Id, previous.SessionId, SessionEndReason.Replaced);
         }
+        return new SessionGrant(true, S.Fence, resumeFrom);
+    }
+
+    public Task Started(Guid sessionId, ChannelPosition ownChannel)
+    {
+        if (S.Session?.SessionId != sessionId) return Task.CompletedTask;
+        S.SessionStart = ownChannel;
+        ApplyPositionlessAcks();
+        ScheduleAckFlush();
+        return Task.CompletedTask;
     }
 
     public async Task Disconnect(Guid sessionId)
@@ -35,24 +67,35 @@ public sealed class ClientGrain(
         if (S.Session?.SessionId != sessionId) return;
         S.Session = null;
         S.ConnectedAt = null;
-        _acksDirty = false;
-        await state.WriteStateAsync();
+        await state.WriteOrFailAsync($"client {Id}, disconnect");
     }
 
     public async Task<bool> Unsubscribe()
     {
         var session = S.Session;
         if (session is null) return false;
-        _ = session.Gateway.EndSession(this.GetPrimaryKeyString(), session.SessionId, SessionEndReason.Unsubscribed);
+        _ = session.Gateway.EndSession(Id, session.SessionId, SessionEndReason.Unsubscribed);
         S.Session = null;
         S.ConnectedAt = null;
-        await state.WriteStateAsync();
+        S.Fence = Math.Max(S.Fence + 1, time.GetUtcNow().ToUnixTimeMilliseconds());
+        await state.WriteOrFailAsync($"client {Id}, unsubscribe");
+        await GrainFactory.GetGrain<IChannelGrain>(ChannelNames.ForClient(Id)).Claim(S.Fence); // in case EndSession is lost
         return true;
     }
 
     public Task Acknowledge(IReadOnlyDictionary<string, ChannelPosition> positions)
     {
+        foreach (var channel in positions.Keys)
+        {
+            if (!IsSubscribed(channel)) throw new ArgumentException($"position for channel \"{Shorten(channel)}\", which client {Id} is not subscribed to");
+        }
         S.Notifications++;
+        if (positions.Count == 0)
+        {
+            // The original contract's NotifyReceived says "one more message received", without an offset.
+            S.AcksSinceStart++;
+            ApplyPositionlessAcks();
+        }
         foreach (var (channel, position) in positions)
         {
             // Keep the newest position; a new epoch replaces the old one whatever its offset.
@@ -61,18 +104,38 @@ public sealed class ClientGrain(
                 S.Acknowledged[channel] = position;
             }
         }
-        // Acknowledgements arrive once per message: they are written with the next session change or on deactivation,
-        // not one storage write each.
-        _acksDirty = true;
+        ScheduleAckFlush();
         return Task.CompletedTask;
     }
 
     public Task<ClientSnapshot> GetSnapshot() => Task.FromResult(new ClientSnapshot(
-        this.GetPrimaryKeyString(), S.Session?.SessionId, S.Session?.GatewayId, [.. S.Topics],
+        Id, S.Session?.SessionId, S.Session?.GatewayId, [.. S.Topics],
         new Dictionary<string, ChannelPosition>(S.Acknowledged), S.Notifications, S.Sessions, S.ConnectedAt));
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_acksDirty) await state.WriteStateAsync(cancellationToken);
+        if (_ackFlush is not null) await state.WriteOrFailAsync($"client {Id}, acknowledgements", cancellationToken);
     }
+
+    /// <summary>The own channel's position is the session's start plus the messages acknowledged without a position.</summary>
+    private void ApplyPositionlessAcks()
+    {
+        if (S.SessionStart is not { } start || S.AcksSinceStart == 0) return;
+        S.Acknowledged[ChannelNames.ForClient(Id)] = start with { Offset = start.Offset + (ulong)S.AcksSinceStart };
+    }
+
+    /// <summary>One storage write per interval for every acknowledgement that arrived in it.</summary>
+    private void ScheduleAckFlush()
+    {
+        _ackFlush ??= this.RegisterGrainTimer(async ct =>
+        {
+            _ackFlush?.Dispose();
+            _ackFlush = null;
+            await state.WriteOrFailAsync($"client {Id}, acknowledgements", ct);
+        }, new GrainTimerCreationOptions(options.Value.AckFlushInterval, Timeout.InfiniteTimeSpan) { Interleave = false });
+    }
+
+    private bool IsSubscribed(string channel) => channel == ChannelNames.ForClient(Id) || S.Topics.Contains(channel);
+
+    private static string Shorten(string s) => s.Length <= 64 ? s : s[..64] + "…";
 }

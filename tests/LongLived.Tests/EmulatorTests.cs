@@ -108,7 +108,7 @@ public sealed class EmulatorChannelzTests(ClusterFixture cluster)
         stop.Cancel();
         await running;
 
-        Assert.Equal(new[] { $"localhost:{cluster.Port1}", $"localhost:{cluster.Port2}" }.Order(), addresses.Order());
+        Assert.Equal(new[] { $"127.0.0.1:{cluster.Port1}", $"127.0.0.1:{cluster.Port2}" }.Order(), addresses.Order());
         Assert.InRange(subchannelCalls, channel.Data.CallsStarted, again.Data.CallsStarted); // every call went through a subchannel
     }
 }
