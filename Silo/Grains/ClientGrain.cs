@@ -127,11 +127,14 @@ public sealed class ClientGrain(
     /// <summary>One storage write per interval for every acknowledgement that arrived in it.</summary>
     private void ScheduleAckFlush()
     {
-        _ackFlush ??= this.RegisterGrainTimer(async ct =>
+        _ackFlush ??= this.RegisterGrainTimer(async () =>
         {
-            _ackFlush?.Dispose();
+            // Not interleaved: no acknowledgement arrives during the write. Disposed after it: disposing a grain timer
+            // cancels the token of the callback that is running.
+            var timer = _ackFlush;
             _ackFlush = null;
-            await state.WriteOrFailAsync($"client {Id}, acknowledgements", ct);
+            await state.WriteOrFailAsync($"client {Id}, acknowledgements");
+            timer?.Dispose();
         }, new GrainTimerCreationOptions(options.Value.AckFlushInterval, Timeout.InfiniteTimeSpan) { Interleave = false });
     }
 

@@ -1,0 +1,91 @@
+using Grpc.Core;
+using LongLived.Contracts.Grains;
+using LongLived.Gateway.Relay;
+using LongLived.Silo.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Core.Internal;
+using Orleans.Runtime;
+using Orleans.Storage;
+
+namespace LongLived.Tests;
+
+/// <summary>Newest wins even when the one-way EndSession never reaches the old session's gateway.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class SessionFencingTests(ClusterFixture cluster)
+{
+    [Fact]
+    public async Task A_session_that_never_gets_its_EndSession_still_ends_when_a_newer_one_is_live()
+    {
+        var id = TestStreams.NewId("fenced");
+        var channel = ChannelNames.ForClient(id);
+        using var first = cluster.Client(cluster.Port1).Subscribe(TestStreams.Subscribe(id));
+        var seen = await first.ResponseStream.TakeAsync(1, channel);
+
+        // The client grain forgets the first session (its state lost, as with in-memory storage and a dead silo): the
+        // next Connect sends no EndSession at all, exactly as if it had been lost on the way.
+        var grain = cluster.Grains.GetGrain<IClientGrain>(id);
+        var storage = cluster.Silo.Services.GetRequiredKeyedService<IGrainStorage>(StreamNames.ClientStorage);
+        var state = new GrainState<ClientState>(new ClientState());
+        await storage.ReadStateAsync("client", grain.GetGrainId(), state);
+        await storage.ClearStateAsync("client", grain.GetGrainId(), state);
+        await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+
+        using var second = cluster.Client(cluster.Port2).Subscribe(TestStreams.Subscribe(id).WithPosition(channel, seen[0].Offset, seen[0].Epoch));
+        await second.ResponseStream.TakeAsync(1, channel);
+
+        var ended = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var timeout = new CancellationTokenSource(TestStreams.Patience);
+            while (await first.ResponseStream.MoveNext(timeout.Token)) { }
+        });
+        Assert.Equal(StatusCode.Aborted, ended.StatusCode);
+        Assert.Single(await second.ResponseStream.TakeAsync(1, channel)); // the new one goes on
+    }
+}
+
+/// <summary>Acknowledgements: only for the client's own channels, and stored without waiting for a deactivation.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class AcknowledgementTests(ClusterFixture cluster)
+{
+    [Fact]
+    public async Task An_acknowledgement_is_in_storage_within_seconds()
+    {
+        var id = TestStreams.NewId("durable-ack");
+        var client = cluster.Client(cluster.Port1);
+        using var call = client.Subscribe(TestStreams.Subscribe(id));
+        var message = (await call.ResponseStream.TakeAsync(3, ChannelNames.ForClient(id)))[2];
+        await client.NotifyReceivedAsync(new Request { Id = id }.WithPosition(message.Channel, message.Offset, message.Epoch));
+
+        var grainId = cluster.Grains.GetGrain<IClientGrain>(id).GetGrainId();
+        var storage = cluster.Silo.Services.GetRequiredKeyedService<IGrainStorage>(StreamNames.ClientStorage);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        ChannelPositionSnapshot? stored = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            var state = new GrainState<ClientState>(new ClientState());
+            await storage.ReadStateAsync("client", grainId, state);
+            if (state.State?.Acknowledged.TryGetValue(message.Channel, out var p) == true) stored = new(p.Offset, p.Epoch);
+            if (stored?.Offset == message.Offset) break;
+            await Task.Delay(200);
+        }
+        Assert.Equal(new ChannelPositionSnapshot(message.Offset, message.Epoch), stored);
+    }
+
+    [Fact]
+    public async Task An_acknowledgement_for_a_channel_the_client_does_not_subscribe_is_INVALID_ARGUMENT()
+    {
+        var id = TestStreams.NewId("stray-ack");
+        var client = cluster.Client(cluster.Port1);
+        using var call = client.Subscribe(TestStreams.Subscribe(id));
+        await call.ResponseStream.TakeAsync(1, ChannelNames.ForClient(id));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            client.NotifyReceivedAsync(new Request { Id = id }.WithPosition("someone-elses-topic", 1, "e")).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("not subscribed", error.Status.Detail);
+        var snapshot = await cluster.Grains.GetGrain<IClientGrain>(id).GetSnapshot();
+        Assert.DoesNotContain("someone-elses-topic", snapshot.Acknowledged.Keys);
+    }
+
+    private sealed record ChannelPositionSnapshot(ulong Offset, string Epoch);
+}
