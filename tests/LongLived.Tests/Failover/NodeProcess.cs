@@ -33,6 +33,10 @@ public sealed class NodeProcess : IAsyncDisposable
     public static NodeProcess Redis(int port) =>
         new("redis", "redis-server", ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
 
+    /// <summary>A redis-server that keeps its data in <paramref name="dir"/> (append-only file), so it survives a stop and restart.</summary>
+    public static NodeProcess DurableRedis(int port, string dir) =>
+        new("redis", "redis-server", ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir]);
+
     public void Start()
     {
         var info = new ProcessStartInfo(_program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

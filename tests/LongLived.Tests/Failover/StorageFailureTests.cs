@@ -1,0 +1,73 @@
+using Grpc.Core;
+using LongLived.Contracts;
+using LongLived.Contracts.Grains;
+using LongLived.Gateway;
+using LongLived.Silo;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LongLived.Tests.Failover;
+
+/// <summary>Redis stopped under a publisher: a clear UNAVAILABLE, and nothing the publisher was told failed shows up later.</summary>
+public sealed class StorageFailureTests
+{
+    [Fact]
+    public async Task With_Redis_stopped_a_publish_is_UNAVAILABLE_and_never_stored_later()
+    {
+        var dir = Directory.CreateTempSubdirectory("ll-redis-").FullName;
+        var redisPort = ClusterFixture.FreePort();
+        var redis = NodeProcess.DurableRedis(redisPort, dir);
+        redis.Start();
+        await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
+        string[] common = [$"--Orleans:Redis=127.0.0.1:{redisPort},connectTimeout=1000,asyncTimeout=2000,syncTimeout=2000",
+            $"--Orleans:ClusterId=storage-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical"];
+        var siloBuilder = WebApplication.CreateBuilder([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
+            $"--Orleans:GatewayPort={ClusterFixture.FreePort()}", "--Silo:HttpPort=0"]);
+        siloBuilder.AddLongLivedSilo();
+        var silo = siloBuilder.Build();
+        await silo.StartAsync();
+        var port = ClusterFixture.FreePort();
+        var gateway = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}"]);
+        await gateway.StartAsync();
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var client = new Longlived.LonglivedClient(channel);
+        var topic = TestStreams.NewId("stored");
+        try
+        {
+            await client.PublishAsync(new PublishRequest { Channel = topic, Data = "before" });
+
+            await redis.TerminateAsync(TimeSpan.FromSeconds(30));
+            var failed = await Assert.ThrowsAsync<RpcException>(() =>
+                client.PublishAsync(new PublishRequest { Channel = topic, Data = "not stored" }, deadline: DateTime.UtcNow.AddSeconds(60)).ResponseAsync);
+            Assert.Equal(StatusCode.Unavailable, failed.StatusCode);
+            Assert.Contains("retry with the same idempotency key", failed.Status.Detail);
+
+            redis.Start(); // same data directory: everything stored before the stop is back
+            await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                try
+                {
+                    await client.PublishAsync(new PublishRequest { Channel = topic, Data = "after", IdempotencyKey = "after-1" }, deadline: DateTime.UtcNow.AddSeconds(20));
+                    break;
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(500); // Redis reconnecting
+                }
+            }
+
+            var history = await silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IChannelGrain>(topic).Read(0, null, 100);
+            Assert.Equal(["before", "after"], history.Messages.Select(m => m.Data));
+            Assert.Equal([1UL, 2UL], history.Messages.Select(m => m.Offset));
+        }
+        finally
+        {
+            await gateway.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
+            await silo.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
+            await redis.DisposeAsync();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
