@@ -23,6 +23,7 @@ public static class GatewaySetup
         var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new();
         var orleans = builder.Configuration.GetSection(OrleansClientOptions.Section).Get<OrleansClientOptions>() ?? new();
         builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = gateway.DrainTimeout + TimeSpan.FromSeconds(5));
 
         var channelzOn = EnvSwitch.IsOn(builder.Configuration["GRPC_CHANNELZ"]);
         var channelz = new ChannelzRegistry();

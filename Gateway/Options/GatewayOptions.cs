@@ -38,6 +38,13 @@ public sealed class GatewayOptions
     /// </summary>
     public TimeSpan ClusterLossTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a drain (SIGTERM) may take: streams end with UNAVAILABLE at once, then their channel subscriptions are
+    /// left in parallel within this time; the host's shutdown timeout is this plus 5 s. Container stop grace periods
+    /// must be longer (docker-compose.yml: 40 s).
+    /// </summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
     /// <summary>Messages per history read when resuming or filling a gap.</summary>
     public int HistoryPageSize { get; set; } = 256;
 

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using LongLived.Contracts.Grains;
+using LongLived.Gateway.Options;
+using Microsoft.Extensions.Options;
 using Orleans.Streams;
 
 namespace LongLived.Gateway.Relay;
@@ -8,7 +10,7 @@ namespace LongLived.Gateway.Relay;
 /// One Orleans stream subscription per channel per gateway, shared by every local subscriber of that channel:
 /// a thousand clients on one topic cost one pub-sub record, not a thousand.
 /// </summary>
-public sealed class ChannelHub(IClusterClient cluster, ILogger<ChannelHub> logger)
+public sealed class ChannelHub(IClusterClient cluster, IOptions<GatewayOptions> options, ILogger<ChannelHub> logger)
 {
     private readonly ConcurrentDictionary<string, HubChannel> _channels = new(StringComparer.Ordinal);
 
@@ -66,7 +68,8 @@ public sealed class ChannelHub(IClusterClient cluster, ILogger<ChannelHub> logge
             _channels.TryRemove(new KeyValuePair<string, HubChannel>(entry.Name, entry));
             try
             {
-                await entry.Handle.UnsubscribeAsync();
+                // Bounded: a drain must fit in the host's shutdown window whatever the cluster does.
+                await entry.Handle.UnsubscribeAsync().WaitAsync(options.Value.DrainTimeout);
             }
             catch (Exception ex)
             {
