@@ -25,8 +25,9 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
         var connection = $"127.0.0.1:{redisPort}";
         string[] common = ["--Logging:LogLevel:Default=Warning", $"--Orleans:Redis={connection}", $"--Orleans:ClusterId=silo-chaos-{Guid.NewGuid():N}"];
         var siloGatewayPorts = new[] { ClusterFixture.FreePort(), ClusterFixture.FreePort() };
+        var siloHttpPorts = new[] { ClusterFixture.FreePort(), ClusterFixture.FreePort() };
         var silos = siloGatewayPorts.Select((port, i) => NodeProcess.Silo($"silo{i + 1}", [.. common,
-            $"--Orleans:SiloPort={ClusterFixture.FreePort()}", $"--Orleans:GatewayPort={port}", $"--Silo:HttpPort={ClusterFixture.FreePort()}"])).ToArray();
+            $"--Orleans:SiloPort={ClusterFixture.FreePort()}", $"--Orleans:GatewayPort={port}", $"--Silo:HttpPort={siloHttpPorts[i]}"])).ToArray();
         var gatewayPorts = new[] { ClusterFixture.FreePort(), ClusterFixture.FreePort() };
         var gateways = gatewayPorts.Select((port, i) => NodeProcess.Gateway($"gw{i + 1}", [.. common,
             $"--Gateway:Port={port}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}", "--Gateway:HeadCheckInterval=00:00:01"])).ToArray();
@@ -43,7 +44,7 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
                 await NodeProcess.WaitForPortAsync(port, ProcessCluster.StartTimeout, gateway);
             }
 
-            var (report, beforeKill) = await RunAndKillAsync("static:" + string.Join(',', gatewayPorts.Select(p => $":{p}")), silos[1]);
+            var (report, beforeKill) = await RunAndKillAsync("static:" + string.Join(',', gatewayPorts.Select(p => $":{p}")), silos[1], siloHttpPorts[1]);
             Assert.Equal(0, report.Gaps);
             Assert.Equal(0, report.Duplicates);
             Assert.Equal(0, report.Unrecoverable);
@@ -68,8 +69,9 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
         var primarySiloPort = ClusterFixture.FreePort();
         var gatewayPorts = new[] { ClusterFixture.FreePort(), ClusterFixture.FreePort() };
         var primary = NodeProcess.Silo("silo1", [.. common, $"--Orleans:SiloPort={primarySiloPort}", $"--Orleans:GatewayPort={gatewayPorts[0]}", $"--Silo:HttpPort={ClusterFixture.FreePort()}"]);
+        var secondaryHttpPort = ClusterFixture.FreePort();
         var secondary = NodeProcess.Silo("silo2", [.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}", $"--Orleans:GatewayPort={gatewayPorts[1]}",
-            $"--Orleans:PrimarySiloPort={primarySiloPort}", $"--Silo:HttpPort={ClusterFixture.FreePort()}"]);
+            $"--Orleans:PrimarySiloPort={primarySiloPort}", $"--Silo:HttpPort={secondaryHttpPort}"]);
         var grpcPort = ClusterFixture.FreePort();
         var gateway = NodeProcess.Gateway("gw1", [.. common, $"--Gateway:Port={grpcPort}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}",
             $"--Orleans:GatewayPorts:0={gatewayPorts[0]}", $"--Orleans:GatewayPorts:1={gatewayPorts[1]}", "--Gateway:HeadCheckInterval=00:00:01"]);
@@ -82,8 +84,9 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
             gateway.Start();
             await NodeProcess.WaitForPortAsync(grpcPort, ProcessCluster.StartTimeout, gateway);
 
-            var (report, beforeKill) = await RunAndKillAsync($"http://127.0.0.1:{grpcPort}", secondary);
+            var (report, beforeKill) = await RunAndKillAsync($"http://127.0.0.1:{grpcPort}", secondary, secondaryHttpPort);
             // Channels whose state died with the silo restart with a new epoch: reported, counted as unrecoverable.
+            Assert.True(report.Unrecoverable > 0, "the killed silo hosted channels, yet no client was told anything was lost");
             Assert.Equal(0, report.Gaps);
             Assert.Equal(0, report.Duplicates);
             AssertEveryStreamContinued(report, beforeKill);
@@ -103,7 +106,7 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
     /// Streams <see cref="Clients"/> clients, kills <paramref name="victim"/> once they all receive, and waits until every
     /// client has received a few more messages (membership has removed the dead silo), or 90 s.
     /// </summary>
-    private async Task<(RunReport Report, IReadOnlyDictionary<string, long> BeforeKill)> RunAndKillAsync(string address, NodeProcess victim)
+    private async Task<(RunReport Report, IReadOnlyDictionary<string, long> BeforeKill)> RunAndKillAsync(string address, NodeProcess victim, int victimHttpPort)
     {
         var settings = new EmulatorSettings { Address = address, Clients = Clients, LogMessages = false, RampUp = TimeSpan.FromSeconds(2) };
         using var stop = new CancellationTokenSource();
@@ -112,7 +115,10 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(8));
 
         var beforeKill = run.Clients.ToDictionary(c => c.Id, c => Interlocked.Read(ref c.Stats.Received));
-        output.WriteLine($"kill -9 {victim.Name} after {beforeKill.Values.Sum()} messages");
+        // The kill must matter: the victim hosts channel grains now (its own gauge, scraped as an operator would).
+        var hosted = await ActiveChannelsAsync(victimHttpPort);
+        Assert.True(hosted > 0, $"{victim.Name} hosts no channel: killing it proves nothing");
+        output.WriteLine($"kill -9 {victim.Name} (hosting {hosted} channels) after {beforeKill.Values.Sum()} messages");
         var clock = Stopwatch.StartNew();
         victim.Kill();
         while (clock.Elapsed < TimeSpan.FromSeconds(90) && run.Clients.Any(c => Interlocked.Read(ref c.Stats.Received) < beforeKill[c.Id] + 3))
@@ -124,6 +130,15 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
         var report = await running.WaitAsync(TimeSpan.FromMinutes(1));
         output.WriteLine(report.Describe());
         return (report, beforeKill);
+    }
+
+    /// <summary>The silo's longlived_silo_channels_active gauge from its /metrics (0 when absent).</summary>
+    private static async Task<double> ActiveChannelsAsync(int httpPort)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var text = await http.GetStringAsync($"http://127.0.0.1:{httpPort}/metrics");
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("longlived_silo_channels_active"));
+        return line is null ? 0 : double.Parse(line.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static void AssertEveryStreamContinued(RunReport report, IReadOnlyDictionary<string, long> beforeKill) =>
