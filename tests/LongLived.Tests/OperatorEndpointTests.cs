@@ -51,7 +51,7 @@ public sealed class OperatorEndpointTests(ClusterFixture cluster)
     }
 
     /// <summary>Metrics are collected asynchronously: scrape until the series appears (30 s at most).</summary>
-    private static async Task<string> EventuallyAsync(string url, string series)
+    internal static async Task<string> EventuallyAsync(string url, string series)
     {
         var deadline = DateTime.UtcNow + TestStreams.Patience;
         string text;
