@@ -68,6 +68,18 @@ public sealed class ClusterFixture : IAsyncLifetime
         return new ExtraGateway(app, port, adminPort);
     }
 
+    /// <summary>
+    /// The silo's grain storage <paramref name="storage"/> and, read from it, what <paramref name="grain"/> has stored under
+    /// <paramref name="stateName"/>: for tests that check what is durable, or replace it as a lost silo would.
+    /// </summary>
+    public async Task<(Orleans.Storage.IGrainStorage Storage, GrainState<T> State)> StoredAsync<T>(string storage, string stateName, IAddressable grain) where T : new()
+    {
+        var grainStorage = Silo.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(storage);
+        var state = new GrainState<T>(new T());
+        await grainStorage.ReadStateAsync(stateName, grain.GetGrainId(), state);
+        return (grainStorage, state);
+    }
+
     /// <summary>A client of one gateway (disposed with the fixture).</summary>
     public Longlived.LonglivedClient Client(int port) => new(Channel(port));
 

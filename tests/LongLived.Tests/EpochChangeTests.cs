@@ -26,9 +26,7 @@ public sealed class EpochChangeTests(ClusterFixture cluster)
         // already holds three messages, none of which went over the live stream. The gateway learns of it by its
         // head check, with the head at 3.
         var grain = cluster.Grains.GetGrain<IChannelGrain>(topic);
-        var storage = cluster.Silo.Services.GetRequiredKeyedService<IGrainStorage>(StreamNames.ChannelStorage);
-        var state = new GrainState<ChannelState>(new ChannelState());
-        await storage.ReadStateAsync("channel", grain.GetGrainId(), state);
+        var (storage, state) = await cluster.StoredAsync<ChannelState>(StreamNames.ChannelStorage, "channel", grain);
         var newEpoch = "reborn" + Guid.NewGuid().ToString("N")[..6];
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         state.State = new ChannelState

@@ -36,6 +36,21 @@ public static class TestStreams
         return request;
     }
 
+    /// <summary>Reads the stream to its end and returns the status it ended with (fails after <see cref="Patience"/>).</summary>
+    public static async Task<RpcException> EndAsync(this IAsyncStreamReader<Response> stream)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        try
+        {
+            while (await stream.MoveNext(timeout.Token)) { }
+        }
+        catch (RpcException ex) when (!timeout.IsCancellationRequested)
+        {
+            return ex;
+        }
+        throw new InvalidOperationException(timeout.IsCancellationRequested ? $"the stream did not end within {Patience}" : "the stream ended with OK");
+    }
+
     /// <summary>Waits until the gateway has joined the live streams and read the positions: it sends headers only then.</summary>
     public static async Task<Metadata> ReadyAsync(this AsyncServerStreamingCall<Response> call) =>
         await call.ResponseHeadersAsync.WaitAsync(Patience);
