@@ -14,7 +14,7 @@ public sealed class ChannelHubTests
     {
         var clusterId = $"hub-{Guid.NewGuid():N}";
         var siloGatewayPort = ClusterFixture.FreePort();
-        string[] common = [$"--Orleans:ClusterId={clusterId}", "--Logging:LogLevel:Default=Critical"];
+        string[] common = [$"--Orleans:ClusterId={clusterId}", "--Logging:LogLevel:Default=Critical", "--Logging:LogLevel:Orleans=Critical"];
         var siloBuilder = WebApplication.CreateBuilder([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
             $"--Orleans:GatewayPort={siloGatewayPort}", "--Silo:HttpPort=0"]);
         siloBuilder.AddLongLivedSilo();

@@ -20,7 +20,7 @@ public sealed class StorageFailureTests
         redis.Start();
         await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
         string[] common = [$"--Orleans:Redis=127.0.0.1:{redisPort},connectTimeout=1000,asyncTimeout=2000,syncTimeout=2000",
-            $"--Orleans:ClusterId=storage-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical"];
+            $"--Orleans:ClusterId=storage-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical", "--Logging:LogLevel:Orleans=Critical"];
         var siloBuilder = WebApplication.CreateBuilder([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
             $"--Orleans:GatewayPort={ClusterFixture.FreePort()}", "--Silo:HttpPort=0"]);
         siloBuilder.AddLongLivedSilo();
