@@ -22,6 +22,9 @@ public static class ChannelNames
         return false;
     }
 
+    /// <summary>A channel name as error messages quote it: at most 64 characters.</summary>
+    public static string Shorten(string name) => name.Length <= 64 ? name : name[..64] + "…";
+
     /// <summary>Topics: [A-Za-z0-9][A-Za-z0-9_.:-]*, 1..128 characters.</summary>
     public static bool IsValidTopic(string name)
     {

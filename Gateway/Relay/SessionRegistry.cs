@@ -42,7 +42,7 @@ public sealed class SessionRegistry : IGatewayObserver
         session.End(reason switch
         {
             SessionEndReason.Unsubscribed => Status.DefaultSuccess,
-            _ => new Status(StatusCode.Aborted, "replaced: a newer Subscribe for this client id is live"),
+            _ => SubscriberSession.Replaced,
         });
         return Task.CompletedTask;
     }

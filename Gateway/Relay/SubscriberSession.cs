@@ -33,6 +33,9 @@ public sealed class SubscriberSession : IChannelSink
 
     public void Offer(ChannelMessage message) => Enqueue(new Signal(message.Channel, message, null));
 
+    /// <summary>How a session ends when a newer Subscribe of its client id is live (told by EndSession, or by the fence).</summary>
+    public static readonly Status Replaced = new(StatusCode.Aborted, "replaced: a newer Subscribe for this client id is live");
+
     /// <summary>The fence the client grain gave this session (0 until Connect returns).</summary>
     public long Fence { get; set; }
 
@@ -41,7 +44,7 @@ public sealed class SubscriberSession : IChannelSink
         if (Fence > 0 && head.Owner > Fence && channel == Channels[0])
         {
             // A newer session of this client id exists; its EndSession did not reach us (lost, or still on its way).
-            End(new Status(StatusCode.Aborted, "replaced: a newer Subscribe for this client id is live"));
+            End(Replaced);
             return;
         }
         Enqueue(new Signal(channel, null, head));

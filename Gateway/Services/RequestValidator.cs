@@ -38,17 +38,14 @@ public static class RequestValidator
     {
         ClientId(request.Id, options);
         if (request.Positions.Count > options.MaxTopics + 1) throw Invalid($"too many positions: {request.Positions.Count} (at most {options.MaxTopics + 1})");
-        foreach (var (channel, position) in request.Positions)
-        {
-            if (position is null) throw Invalid($"position for channel \"{Shorten(channel)}\" is empty");
-        }
+        Positions(request, channels: null);
     }
 
     public static void Topic(string topic)
     {
         if (!ChannelNames.IsValidTopic(topic))
         {
-            throw Invalid($"invalid topic name \"{Shorten(topic)}\": use 1..{ChannelNames.MaxTopicLength} characters of [A-Za-z0-9_.:-], starting with a letter or digit");
+            throw Invalid($"invalid topic name \"{ChannelNames.Shorten(topic)}\": use 1..{ChannelNames.MaxTopicLength} characters of [A-Za-z0-9_.:-], starting with a letter or digit");
         }
     }
 
@@ -60,17 +57,18 @@ public static class RequestValidator
         if (request.IdempotencyKey.Length > 256) throw Invalid("idempotency_key is longer than 256 characters");
     }
 
-    /// <summary>Positions may only name channels of this request: a typo must not pass as "nothing to resume".</summary>
-    public static void Positions(Request request, IReadOnlyList<string> channels)
+    /// <summary>
+    /// No empty position; and with <paramref name="channels"/>, positions only for those (a typo must not pass as
+    /// "nothing to resume").
+    /// </summary>
+    public static void Positions(Request request, IReadOnlyList<string>? channels)
     {
         foreach (var (channel, position) in request.Positions)
         {
-            if (!channels.Contains(channel)) throw Invalid($"position for channel \"{Shorten(channel)}\", which this request does not subscribe to");
-            if (position is null) throw Invalid($"position for channel \"{Shorten(channel)}\" is empty");
+            if (channels is not null && !channels.Contains(channel)) throw Invalid($"position for channel \"{ChannelNames.Shorten(channel)}\", which this request does not subscribe to");
+            if (position is null) throw Invalid($"position for channel \"{ChannelNames.Shorten(channel)}\" is empty");
         }
     }
-
-    private static string Shorten(string s) => s.Length <= 64 ? s : s[..64] + "…";
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

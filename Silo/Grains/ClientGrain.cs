@@ -30,7 +30,6 @@ public sealed class ClientGrain(
             return new SessionGrant(false, S.Fence, null);
         }
         var resumeFrom = S.Acknowledged.GetValueOrDefault(ChannelNames.ForClient(Id));
-        S.Fence = Math.Max(S.Fence + 1, time.GetUtcNow().ToUnixTimeMilliseconds());
         S.Session = session;
         S.ConnectedAt = time.GetUtcNow();
         S.Topics = [.. session.Topics];
@@ -39,10 +38,7 @@ public sealed class ClientGrain(
         S.AcksSinceStart = 0;
         // Positions of channels the client no longer joins are dropped: the state stays bounded by its subscription.
         foreach (var channel in S.Acknowledged.Keys.Where(c => !IsSubscribed(c)).ToArray()) S.Acknowledged.Remove(channel);
-        await state.WriteOrFailAsync($"client {Id}, connect");
-        // The fence reaches the gateways through the head of the client's own channel: a session that missed its
-        // EndSession below (one-way, may be lost) sees a newer owner at its next head check and ends itself.
-        await GrainFactory.GetGrain<IChannelGrain>(ChannelNames.ForClient(Id)).Claim(S.Fence);
+        await NewFenceAsync("connect");
         if (previous is not null && previous.SessionId != session.SessionId)
         {
             logger.LogInformation("Client {ClientId}: session {New} on {NewGateway} replaces {Old} on {OldGateway}",
@@ -77,9 +73,7 @@ public sealed class ClientGrain(
         _ = session.Gateway.EndSession(Id, session.SessionId, SessionEndReason.Unsubscribed);
         S.Session = null;
         S.ConnectedAt = null;
-        S.Fence = Math.Max(S.Fence + 1, time.GetUtcNow().ToUnixTimeMilliseconds());
-        await state.WriteOrFailAsync($"client {Id}, unsubscribe");
-        await GrainFactory.GetGrain<IChannelGrain>(ChannelNames.ForClient(Id)).Claim(S.Fence); // in case EndSession is lost
+        await NewFenceAsync("unsubscribe");
         return true;
     }
 
@@ -87,7 +81,7 @@ public sealed class ClientGrain(
     {
         foreach (var channel in positions.Keys)
         {
-            if (!IsSubscribed(channel)) throw new ArgumentException($"position for channel \"{Shorten(channel)}\", which client {Id} is not subscribed to");
+            if (!IsSubscribed(channel)) throw new ArgumentException($"position for channel \"{ChannelNames.Shorten(channel)}\", which client {Id} is not subscribed to");
         }
         S.Notifications++;
         if (positions.Count == 0)
@@ -117,6 +111,18 @@ public sealed class ClientGrain(
         if (_ackFlush is not null) await state.WriteOrFailAsync($"client {Id}, acknowledgements", cancellationToken);
     }
 
+    /// <summary>
+    /// Stores a new fence (growing; seeded from the clock so it grows even after the state was lost) with the rest of the
+    /// state, then tells the client's own channel. The fence reaches the gateways through that channel's head: a session
+    /// that missed its EndSession (one-way, may be lost) sees a newer owner at its next head check and ends itself.
+    /// </summary>
+    private async Task NewFenceAsync(string why)
+    {
+        S.Fence = Math.Max(S.Fence + 1, time.GetUtcNow().ToUnixTimeMilliseconds());
+        await state.WriteOrFailAsync($"client {Id}, {why}");
+        await GrainFactory.GetGrain<IChannelGrain>(ChannelNames.ForClient(Id)).Claim(S.Fence);
+    }
+
     /// <summary>The own channel's position is the session's start plus the messages acknowledged without a position.</summary>
     private void ApplyPositionlessAcks()
     {
@@ -139,6 +145,4 @@ public sealed class ClientGrain(
     }
 
     private bool IsSubscribed(string channel) => channel == ChannelNames.ForClient(Id) || S.Topics.Contains(channel);
-
-    private static string Shorten(string s) => s.Length <= 64 ? s : s[..64] + "…";
 }

@@ -12,7 +12,7 @@ public sealed class ClientState
     [Id(3)] public Dictionary<string, ChannelPosition> Acknowledged { get; set; } = [];
     [Id(4)] public long Notifications { get; set; }
     [Id(5)] public int Sessions { get; set; }
-    /// <summary>The fence of the newest session (grows; seeded from the clock so it grows even after state was lost).</summary>
+    /// <summary>The fence of the newest session (see ClientGrain.NewFenceAsync).</summary>
     [Id(6)] public long Fence { get; set; }
     /// <summary>Where the live session started in the own channel, and how many position-less acknowledgements followed.</summary>
     [Id(7)] public ChannelPosition? SessionStart { get; set; }

@@ -52,15 +52,15 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
 
         var grain = cluster.Grains.GetGrain<IClientGrain>(id);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        ChannelPositionSnapshot? stored = null;
+        ChannelPosition? stored = null;
         while (DateTime.UtcNow < deadline)
         {
             var (_, state) = await cluster.StoredAsync<ClientState>(StreamNames.ClientStorage, "client", grain);
-            if (state.State?.Acknowledged.TryGetValue(message.Channel, out var p) == true) stored = new(p.Offset, p.Epoch);
+            stored = state.State?.Acknowledged.GetValueOrDefault(message.Channel);
             if (stored?.Offset == message.Offset) break;
             await Task.Delay(200);
         }
-        Assert.Equal(new ChannelPositionSnapshot(message.Offset, message.Epoch), stored);
+        Assert.Equal(new ChannelPosition(message.Offset, message.Epoch), stored);
     }
 
     [Fact]
@@ -78,6 +78,4 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
         var snapshot = await cluster.Grains.GetGrain<IClientGrain>(id).GetSnapshot();
         Assert.DoesNotContain("someone-elses-topic", snapshot.Acknowledged.Keys);
     }
-
-    private sealed record ChannelPositionSnapshot(ulong Offset, string Epoch);
 }
