@@ -5,7 +5,7 @@ public sealed class GeneratorOptions
 {
     public const string Section = "Generator";
 
-    /// <summary>Time between two generated messages on a client's own channel.</summary>
+    /// <summary>Time between two generated messages on a client's own channel; zero: no generated data.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>

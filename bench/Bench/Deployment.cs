@@ -1,0 +1,72 @@
+namespace LongLived.Bench;
+
+/// <summary>What a scenario runs against: the product (one silo, N gateways) or the bare relay.</summary>
+public sealed class Deployment : IAsyncDisposable
+{
+    private const int SiloPort = 11411, SiloGatewayPort = 30411, SiloHttpPort = 8400, FirstGatewayPort = 7411, BarePort = 7410;
+
+    private Deployment(string kind, IReadOnlyList<ServerProcess> processes, IReadOnlyList<string> addresses)
+    {
+        Kind = kind;
+        Processes = processes;
+        Addresses = addresses;
+    }
+
+    public string Kind { get; }
+    public IReadOnlyList<ServerProcess> Processes { get; }
+    public IReadOnlyList<string> Addresses { get; }
+    public bool IsBare => Kind == "bare";
+    public ServerProcess? Silo => Processes.FirstOrDefault(p => p.Name == "silo");
+    public IEnumerable<ServerProcess> Relays => Processes.Where(p => p.Name != "silo");
+
+    /// <summary>One silo with embedded defaults (memory storage and streams) and <paramref name="gateways"/> gateways.</summary>
+    public static async Task<Deployment> ProductAsync(string logDir, int gateways, TimeSpan generatorInterval, int historyMaxCount = 1000)
+    {
+        var silo = ServerProcess.Silo(logDir, $"--Orleans:SiloPort={SiloPort}", $"--Orleans:GatewayPort={SiloGatewayPort}",
+            $"--Silo:HttpPort={SiloHttpPort}", "--Silo:Dashboard=false",
+            $"--Generator:Interval={generatorInterval}", $"--History:MaxCount={historyMaxCount}");
+        var processes = new List<ServerProcess> { silo };
+        try
+        {
+            await silo.WaitForPortAsync(SiloGatewayPort, TimeSpan.FromSeconds(60));
+            for (var i = 0; i < gateways; i++)
+            {
+                processes.Add(ServerProcess.Gateway($"gateway{i + 1}", logDir, $"--Gateway:Port={FirstGatewayPort + i}",
+                    $"--Gateway:AdminPort={FirstGatewayPort + 1000 + i}", $"--Orleans:GatewayPorts:0={SiloGatewayPort}"));
+            }
+            for (var i = 0; i < gateways; i++) await processes[i + 1].WaitForPortAsync(FirstGatewayPort + i, TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            foreach (var p in processes) await p.DisposeAsync();
+            throw;
+        }
+        return new Deployment("product", processes, [.. Enumerable.Range(0, gateways).Select(i => $"http://127.0.0.1:{FirstGatewayPort + i}")]);
+    }
+
+    /// <summary>The bare relay (the same contract, from memory).</summary>
+    public static async Task<Deployment> BareAsync(string logDir, TimeSpan generatorInterval)
+    {
+        var bare = ServerProcess.Bare(logDir, $"--Port={BarePort}", $"--Interval={generatorInterval}");
+        await bare.WaitForPortAsync(BarePort, TimeSpan.FromSeconds(60));
+        return new Deployment("bare", [bare], [$"http://127.0.0.1:{BarePort}"]);
+    }
+
+    public double CpuSeconds => Processes.Where(p => p.Running).Sum(p => p.CpuSeconds);
+
+    /// <summary>Each process's CPU (cores, over the interval since <paramref name="since"/>) and RSS now.</summary>
+    public IReadOnlyList<ProcessFigure> Figures(IReadOnlyDictionary<string, double> cpuAtStart, TimeSpan elapsed) =>
+        [.. Processes.Where(p => p.Running).Select(p => new ProcessFigure(p.Name,
+            Math.Round((p.CpuSeconds - cpuAtStart.GetValueOrDefault(p.Name)) / elapsed.TotalSeconds, 3), Math.Round(p.RssBytes / 1048576.0, 1)))];
+
+    public Dictionary<string, double> CpuNow() => Processes.Where(p => p.Running).ToDictionary(p => p.Name, p => p.CpuSeconds);
+
+    public async ValueTask DisposeAsync()
+    {
+        // Gateways first: a silo stopping under live gateways only makes noise.
+        foreach (var p in Processes.Reverse()) await p.DisposeAsync();
+    }
+}
+
+/// <summary>A process's share of a scenario: CPU in cores, resident memory in MB.</summary>
+public sealed record ProcessFigure(string Name, double Cores, double RssMB);

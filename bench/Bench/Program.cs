@@ -1,0 +1,43 @@
+using LongLived.Bench;
+
+// ./bench.sh [quick|full] [--only idle,own,fanout,history,failover] [--label name]
+var mode = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "quick";
+if (mode is not ("quick" or "full")) { Console.Error.WriteLine("usage: bench [quick|full] [--only idle,own,fanout,history,failover] [--label name]"); return 2; }
+var only = Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+var label = Option("--label") ?? "latest";
+var quick = mode == "quick";
+var runs = quick ? 1 : 3;
+var logs = Repo.Path("bench/results/logs");
+var started = DateTimeOffset.UtcNow;
+Console.WriteLine($"bench {mode}: {runs} run(s) per scenario, logs in {logs}");
+
+var all = new Figures();
+await RunAsync("idle", quick ? 1 : 1, () => Scenarios.IdleAsync(logs, quick ? [10_000] : [10_000, 50_000, 100_000]));
+await RunAsync("own", runs, () => Scenarios.OwnChannelAsync(logs, quick ? 1_000 : 10_000, TimeSpan.FromSeconds(quick ? 30 : 120)));
+await RunAsync("fanout", 1, () => Scenarios.FanoutAsync(logs, quick ? 1_000 : 10_000, 3, quick ? [10, 50, 100] : [5, 10, 20, 50, 100], TimeSpan.FromSeconds(quick ? 5 : 10)));
+await RunAsync("history", runs, () => Scenarios.HistoryAsync(logs, quick ? 200 : 500));
+await RunAsync("failover", 1, () => Scenarios.FailoverAsync(logs, quick ? 1_000 : 10_000));
+
+var report = new Report(mode, label, runs, started, all);
+report.Write(Repo.Path("bench/results"), Repo.Path("docs"));
+Console.WriteLine($"bench {mode}: done in {(DateTimeOffset.UtcNow - started).TotalMinutes:F1} min; bench/results/{label}.json, docs/benchmarks.md");
+return 0;
+
+async Task RunAsync(string name, int times, Func<Task<Figures>> scenario)
+{
+    if (only is not null && !only.Contains(name)) return;
+    Console.WriteLine($"{name}:");
+    var results = new List<Figures>();
+    for (var i = 0; i < times; i++)
+    {
+        try { results.Add(await scenario()); }
+        catch (Exception ex) { Console.WriteLine($"  {name} run {i + 1} failed: {ex.Message}"); }
+    }
+    if (results.Count > 0) all.Merge(Figures.Median(results));
+}
+
+string? Option(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}

@@ -1,0 +1,292 @@
+using System.Diagnostics;
+using LongLived.Contracts;
+
+namespace LongLived.Bench;
+
+/// <summary>The five scenarios of the suite. Each starts its own deployments, so one cannot disturb the next.</summary>
+public static class Scenarios
+{
+    private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+
+    /// <summary>1. Idle streams (no generator): memory per stream after a forced GC, time to establish, errors.</summary>
+    public static async Task<Figures> IdleAsync(string logs, int[] sizes)
+    {
+        var figures = new Figures();
+        foreach (var n in sizes)
+        {
+            foreach (var bare in new[] { false, true })
+            {
+                await using var deployment = bare ? await Deployment.BareAsync(logs, TimeSpan.Zero) : await Deployment.ProductAsync(logs, 1, TimeSpan.Zero);
+                using var load = new LoadClient(deployment.Addresses);
+                var recorder = new Recorder(Second);
+                await using (var warm = await Opened.StartAsync(load, 200, _ => [0], [], "warm", recorder, TimeSpan.FromSeconds(60))) { }
+                await Task.Delay(2000);
+                var before = await RssAfterGcAsync(deployment);
+                await using var opened = await Opened.StartAsync(load, n, _ => [0], [], "idle", recorder, TimeSpan.FromSeconds(300));
+                await Task.Delay(3000);
+                // What holding idle streams costs: nothing is published, so any CPU here is the servers' own upkeep.
+                var cpu = deployment.CpuNow();
+                await Task.Delay(10_000);
+                var idleProcesses = deployment.Figures(cpu, TimeSpan.FromSeconds(10));
+                var after = await RssAfterGcAsync(deployment);
+                var side = bare ? "bare" : "gateway";
+                var kb = (after["relay"] - before["relay"]) / 1024.0 / n;
+                figures.Add($"{side}KBPerStream", n, kb);
+                figures.Add($"{side}EstablishSeconds", n, opened.EstablishSeconds);
+                if (n == sizes[^1])
+                {
+                    figures[bare ? "idle.bareKBPerStream" : "idle.gatewayKBPerStream"] = kb;
+                    figures[bare ? "idle.bareEstablishSeconds" : "idle.establishSeconds"] = opened.EstablishSeconds;
+                    figures[bare ? "idle.bareErrors" : "idle.errors"] = opened.NotEstablished;
+                    figures.Processes[$"idle {side} {n}"] = idleProcesses;
+                    figures[bare ? "idle.bareCpuCores" : "idle.cpuCores"] = idleProcesses.Sum(p => p.Cores);
+                }
+                if (!bare)
+                {
+                    var silo = (after["silo"] - before["silo"]) / 1024.0 / n;
+                    figures.Add("siloKBPerClient", n, silo);
+                    if (n == sizes[^1]) figures["idle.siloKBPerClient"] = silo;
+                }
+                Console.WriteLine($"  idle {n,7} {(bare ? "bare" : "product"),-8} established in {opened.EstablishSeconds:F1} s ({opened.NotEstablished} not), {kb:F1} KB/stream");
+            }
+        }
+        figures["idle.streams"] = sizes[^1];
+        return figures;
+    }
+
+    /// <summary>2. Own channel at 1 msg/s per client: delivered/offered, latency (and over time), CPU per 10k messages.</summary>
+    public static async Task<Figures> OwnChannelAsync(string logs, int clients, TimeSpan duration)
+    {
+        var figures = new Figures();
+        foreach (var bare in new[] { false, true })
+        {
+            await using var deployment = bare ? await Deployment.BareAsync(logs, Second) : await Deployment.ProductAsync(logs, 1, Second);
+            using var load = new LoadClient(deployment.Addresses);
+            var recorder = new Recorder(TimeSpan.FromSeconds(5));
+            await using var opened = await Opened.StartAsync(load, clients, _ => [0], [], "own", recorder, TimeSpan.FromSeconds(300));
+            await Task.Delay(5000); // every generator started, the JIT warm
+            var cpu = deployment.CpuNow();
+            var siloRssStart = deployment.Silo?.RssBytes ?? 0;
+            recorder.Measuring = true;
+            var watch = Stopwatch.StartNew();
+            await Task.Delay(duration);
+            recorder.Measuring = false;
+            var elapsed = watch.Elapsed;
+            var processes = deployment.Figures(cpu, elapsed);
+            var cpuSeconds = processes.Sum(p => p.Cores) * elapsed.TotalSeconds;
+            var prefix = bare ? "bare" : "";
+            figures[bare ? "ownChannel.bareDeliveredRatio" : "ownChannel.deliveredRatio"] = recorder.Received / (clients * elapsed.TotalSeconds);
+            figures[bare ? "ownChannel.bareMsgsPerSec" : "ownChannel.msgsPerSec"] = recorder.Received / elapsed.TotalSeconds;
+            figures[bare ? "ownChannel.bareCpuSecondsPer10k" : "ownChannel.cpuSecondsPer10k"] = cpuSeconds / Math.Max(recorder.Received, 1) * 10_000;
+            figures[bare ? "ownChannel.bareGaps" : "ownChannel.gaps"] = recorder.Gaps;
+            figures[bare ? "ownChannel.bareDuplicates" : "ownChannel.duplicates"] = recorder.Duplicates;
+            figures[Key("latency", prefix, "P50Ms")] = recorder.Latency.Percentile(0.50);
+            figures[Key("latency", prefix, "P99Ms")] = recorder.Latency.Percentile(0.99);
+            figures[Key("latency", prefix, "P999Ms")] = recorder.Latency.Percentile(0.999);
+            if (!bare)
+            {
+                figures["ownChannel.siloRssStartMB"] = siloRssStart / 1048576.0;
+                figures["ownChannel.siloRssEndMB"] = (deployment.Silo?.RssBytes ?? 0) / 1048576.0;
+            }
+            var side = bare ? "bare" : "product";
+            foreach (var (ms, fraction) in recorder.Latency.Cdf()) figures.Add($"cdf {side}", ms, fraction);
+            var windows = recorder.Windows;
+            for (var i = 0; i < windows.Count; i++)
+            {
+                if (windows[i].Count == 0) continue;
+                figures.Add($"p99 {side}", i * 5, windows[i].Percentile(0.99));
+                figures.Add($"p50 {side}", i * 5, windows[i].Percentile(0.50));
+            }
+            figures.Processes[$"own channel {side} {clients}"] = processes;
+            Console.WriteLine($"  own channel {clients} {side}: {recorder.Received / elapsed.TotalSeconds:F0} msg/s, p50 {recorder.Latency.Percentile(0.5):F2} ms, p99 {recorder.Latency.Percentile(0.99):F2} ms, gaps {recorder.Gaps}, dups {recorder.Duplicates}");
+        }
+        figures["ownChannel.clients"] = clients;
+        figures["ownChannel.seconds"] = duration.TotalSeconds;
+        return figures;
+    }
+
+    /// <summary>3. One topic, many subscribers over the gateways, publish rate stepped up until p99 passes 100 ms.</summary>
+    public static async Task<Figures> FanoutAsync(string logs, int subscribers, int gateways, int[] rates, TimeSpan step)
+    {
+        var figures = new Figures();
+        foreach (var bare in new[] { false, true })
+        {
+            await using var deployment = bare ? await Deployment.BareAsync(logs, TimeSpan.Zero) : await Deployment.ProductAsync(logs, gateways, TimeSpan.Zero);
+            using var load = new LoadClient(deployment.Addresses);
+            var servers = deployment.Addresses.Count;
+            var recorder = new Recorder(step);
+            await using var opened = await Opened.StartAsync(load, subscribers, i => [i % servers], ["fanout"], "fan", recorder, TimeSpan.FromSeconds(300));
+            await Task.Delay(2000);
+            var side = bare ? "bare" : "product";
+            double best = 0;
+            foreach (var rate in rates)
+            {
+                recorder.Reset();
+                var cpu = deployment.CpuNow();
+                recorder.Measuring = true;
+                var watch = Stopwatch.StartNew();
+                await PublishAtRateAsync(load, "fanout", rate, step);
+                await Task.Delay(500); // the last messages in flight
+                recorder.Measuring = false;
+                var elapsed = watch.Elapsed;
+                var delivered = recorder.Received / elapsed.TotalSeconds;
+                var offered = (double)rate * subscribers;
+                var p99 = recorder.Latency.Percentile(0.99);
+                figures.Add($"delivered {side}", offered, delivered);
+                figures.Add($"p99 {side}", offered, p99);
+                figures.Processes[$"fanout {side} {rate}/s"] = deployment.Figures(cpu, elapsed);
+                Console.WriteLine($"  fanout {side} {rate}/s × {subscribers}: {delivered:F0} deliveries/s, p99 {p99:F1} ms");
+                if (p99 > 100 || delivered < 0.9 * offered * step.TotalSeconds / elapsed.TotalSeconds) break;
+                best = delivered;
+            }
+            figures[bare ? "fanout.bareDeliveriesPerSec" : "fanout.deliveriesPerSec"] = best;
+        }
+        figures["fanout.subscribers"] = subscribers;
+        figures["fanout.gateways"] = gateways;
+        return figures;
+    }
+
+    /// <summary>4. Publish cost with 10 and with 10,000 messages of history (product only: the bare relay keeps none).</summary>
+    public static async Task<Figures> HistoryAsync(string logs, int publishes)
+    {
+        var figures = new Figures();
+        await using var deployment = await Deployment.ProductAsync(logs, 1, TimeSpan.Zero, historyMaxCount: 10_000);
+        using var load = new LoadClient(deployment.Addresses, 1);
+        const int smallTopics = 100;
+        // Many small topics, so each stays at about 10 entries while measured; one large topic at its 10,000 cap.
+        await PrefillAsync(load, Enumerable.Range(0, smallTopics * 10).Select(i => $"hist-small-{i % smallTopics}"));
+        await PrefillAsync(load, Enumerable.Range(0, 10_000).Select(_ => "hist-large"));
+        var client = load.For(0, 0);
+        double small = 0, large = 0, smallCpu = 0, largeCpu = 0;
+        for (var round = 0; round < 2; round++)
+        {
+            (var ms, var cpu) = await SequentialAsync(i => $"hist-small-{i % smallTopics}");
+            if (round > 0) { small = ms; smallCpu = cpu; } // round 0 warms up
+            (ms, cpu) = await SequentialAsync(_ => "hist-large");
+            if (round > 0) { large = ms; largeCpu = cpu; }
+        }
+        figures["history.publishMsAt10"] = small;
+        figures["history.publishMsAt10k"] = large;
+        figures["history.siloCpuMsPerPublishAt10"] = smallCpu;
+        figures["history.siloCpuMsPerPublishAt10k"] = largeCpu;
+        figures["history.costRatio10kTo10"] = large / small;
+        figures["history.cpuRatio10kTo10"] = largeCpu / Math.Max(smallCpu, 0.001);
+        Console.WriteLine($"  history: publish {small:F2} ms at 10, {large:F2} ms at 10k (silo CPU {smallCpu:F2} / {largeCpu:F2} ms)");
+        return figures;
+
+        async Task<(double Ms, double CpuMs)> SequentialAsync(Func<int, string> topic)
+        {
+            var cpu = deployment.CpuNow();
+            var watch = Stopwatch.StartNew();
+            for (var i = 0; i < publishes; i++) await client.PublishAsync(new PublishRequest { Channel = topic(i), Data = Payload });
+            var siloCpu = (deployment.Silo!.CpuSeconds - cpu["silo"]) * 1000 / publishes;
+            return (watch.Elapsed.TotalMilliseconds / publishes, siloCpu);
+        }
+    }
+
+    /// <summary>5. Kill -9 the gateway holding every client: time until 99 % received again (elsewhere), gaps, duplicates.</summary>
+    public static async Task<Figures> FailoverAsync(string logs, int clients)
+    {
+        var figures = new Figures();
+        await using var deployment = await Deployment.ProductAsync(logs, 2, Second);
+        using var load = new LoadClient(deployment.Addresses);
+        var recorder = new Recorder(Second);
+        await using var opened = await Opened.StartAsync(load, clients, _ => [0, 1], [], "fail", recorder, TimeSpan.FromSeconds(300));
+        await Task.Delay(5000);
+        recorder.Measuring = true;
+        var killedAt = DateTime.UtcNow;
+        deployment.Processes.First(p => p.Name == "gateway1").Kill();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline && opened.Subscribers.Any(s => s.ResumedAtTicks == 0)) await Task.Delay(250);
+        await Task.Delay(3000); // let late duplicates show
+        recorder.Measuring = false;
+        var resumes = opened.Subscribers.Where(s => s.ResumedAtTicks > 0).Select(s => (new DateTime(s.ResumedAtTicks, DateTimeKind.Utc) - killedAt).TotalMilliseconds).Order().ToArray();
+        figures["failover.clients"] = clients;
+        figures["failover.resumed"] = resumes.Length;
+        figures["failover.p50ResumeMs"] = resumes.Length == 0 ? double.NaN : resumes[resumes.Length / 2];
+        figures["failover.p99ResumeMs"] = resumes.Length < clients * 99 / 100 ? double.PositiveInfinity : resumes[Math.Max(clients * 99 / 100 - 1, 0)];
+        figures["failover.gaps"] = recorder.Gaps;
+        figures["failover.duplicates"] = recorder.Duplicates;
+        for (var i = 0; i < resumes.Length; i++) figures.Add("resumed", resumes[i], (i + 1.0) / clients);
+        Console.WriteLine($"  failover {clients}: {resumes.Length} resumed, p50 {figures.Values["failover.p50ResumeMs"]:F0} ms, p99 {figures.Values["failover.p99ResumeMs"]:F0} ms, gaps {recorder.Gaps}, dups {recorder.Duplicates}");
+        return figures;
+    }
+
+    private const string Payload = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"; // 64 bytes
+
+    private static string Key(string group, string prefix, string name) => prefix.Length == 0 ? $"{group}.{char.ToLowerInvariant(name[0])}{name[1..]}" : $"{group}.{prefix}{name}";
+
+    private static async Task<Dictionary<string, long>> RssAfterGcAsync(Deployment deployment)
+    {
+        var rss = new Dictionary<string, long>();
+        foreach (var process in deployment.Processes)
+        {
+            await process.ForceGcAsync();
+            rss[process.Name == "silo" ? "silo" : "relay"] = process.RssBytes;
+        }
+        return rss;
+    }
+
+    private static async Task PrefillAsync(LoadClient load, IEnumerable<string> topics)
+    {
+        await Parallel.ForEachAsync(topics, new ParallelOptions { MaxDegreeOfParallelism = 64 },
+            async (topic, ct) => await load.For(0, 0).PublishAsync(new PublishRequest { Channel = topic, Data = Payload }, cancellationToken: ct));
+    }
+
+    /// <summary>Publishes <paramref name="rate"/> messages a second for <paramref name="duration"/>, at most 256 in flight.</summary>
+    private static async Task PublishAtRateAsync(LoadClient load, string topic, int rate, TimeSpan duration)
+    {
+        var total = (int)(rate * duration.TotalSeconds);
+        using var inFlight = new SemaphoreSlim(256);
+        var pending = new List<Task>(total);
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < total; i++)
+        {
+            var due = TimeSpan.FromSeconds((double)i / rate);
+            if (due > watch.Elapsed) await Task.Delay(due - watch.Elapsed);
+            await inFlight.WaitAsync();
+            pending.Add(Task.Run(async () =>
+            {
+                try { await load.For(i % load.Servers, i).PublishAsync(new PublishRequest { Channel = topic, Data = Payload }); }
+                catch (Grpc.Core.RpcException) { }
+                finally { inFlight.Release(); }
+            }));
+        }
+        await Task.WhenAll(pending);
+    }
+}
+
+/// <summary>N subscribers opened together; disposing cancels them all.</summary>
+public sealed class Opened : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private Task[] _tasks = [];
+
+    public Subscriber[] Subscribers { get; private set; } = [];
+    public double EstablishSeconds { get; private set; }
+    public int NotEstablished { get; private set; }
+
+    public static async Task<Opened> StartAsync(LoadClient load, int n, Func<int, int[]> servers, string[] topics, string prefix, Recorder recorder, TimeSpan timeout)
+    {
+        var opened = new Opened { Subscribers = new Subscriber[n] };
+        var established = 0;
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watch = Stopwatch.StartNew();
+        opened._tasks = new Task[n];
+        for (var i = 0; i < n; i++)
+        {
+            var subscriber = opened.Subscribers[i] = new Subscriber($"{prefix}-{i}", topics, servers(i), i);
+            opened._tasks[i] = Task.Run(() => subscriber.RunAsync(load, recorder, _ => { if (Interlocked.Increment(ref established) == n) all.TrySetResult(); }, opened._stop.Token));
+        }
+        await Task.WhenAny(all.Task, Task.Delay(timeout));
+        opened.EstablishSeconds = watch.Elapsed.TotalSeconds;
+        opened.NotEstablished = n - Volatile.Read(ref established);
+        return opened;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        await Task.WhenAny(Task.WhenAll(_tasks), Task.Delay(TimeSpan.FromSeconds(30)));
+    }
+}
