@@ -1,4 +1,5 @@
 using LongLived.Contracts.Grains;
+using LongLived.Silo.History;
 using LongLived.Silo.Options;
 using System.Net;
 using Orleans.Configuration;
@@ -22,6 +23,14 @@ public static class SiloSetup
         builder.Services.Configure<ClientOptions>(builder.Configuration.GetSection(ClientOptions.Section));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SiloMetrics>();
+        builder.Services.AddSingleton<ChannelLogs>();
+        if (!string.IsNullOrWhiteSpace(cluster.Redis))
+        {
+            // Channel histories are Redis streams, written through this connection (grain state holds the rest).
+            var redis = ConfigurationOptions.Parse(cluster.Redis);
+            redis.AbortOnConnectFail = false;
+            builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));
+        }
         var http = builder.Configuration.GetSection(SiloHttpOptions.Section).Get<SiloHttpOptions>() ?? new();
         builder.Services.AddHealthChecks().AddCheck<SiloHealthCheck>("membership");
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
@@ -85,6 +94,6 @@ public static class SiloSetup
             ?? throw new InvalidOperationException($"Orleans:AdvertisedIP: \"{address}\" resolves to no address");
     }
 
-    /// <summary>Channel state, client state, and the stream pub-sub store (durable with Redis: it must survive a silo).</summary>
+    /// <summary>Channel state (embedded mode only), client state, and the stream pub-sub store (durable with Redis: it must survive a silo).</summary>
     private static readonly string[] Storages = [StreamNames.ChannelStorage, StreamNames.ClientStorage, StreamNames.PubSubStore];
 }

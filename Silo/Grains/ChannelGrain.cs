@@ -1,4 +1,5 @@
 using LongLived.Contracts.Grains;
+using LongLived.Silo.History;
 using LongLived.Silo.Options;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -7,15 +8,18 @@ using Orleans.Streams;
 namespace LongLived.Silo.Grains;
 
 /// <summary>
-/// Numbers a channel's messages without holes, keeps the history (the truth gateways fill gaps from) and publishes
-/// every message on the channel's Orleans stream (the fast path) after it is stored.
-/// Group commit: the grain is reentrant so that appends arriving while a storage write is in flight are numbered at
+/// Numbers a channel's messages without holes, keeps the retained tail in memory (<see cref="HistoryRing"/>, every read
+/// is served from it), makes appends durable through the channel's <see cref="IChannelLog"/> (a Redis stream, or grain
+/// state at deactivation in embedded mode) and publishes every message on the channel's Orleans stream after that.
+/// An append costs O(1) whatever the history holds.
+/// Group commit: the grain is reentrant so that appends arriving while a log write is in flight are numbered at
 /// once and stored together by the next write; nothing is visible (Read, Touch, the stream, the caller's reply) before
 /// it is stored. Every method but the flush is synchronous, so each runs atomically between awaits.
 /// </summary>
 [Reentrant]
 public sealed class ChannelGrain(
     [PersistentState("channel", StreamNames.ChannelStorage)] IPersistentState<ChannelState> state,
+    ChannelLogs logs,
     IOptions<GeneratorOptions> generatorOptions,
     IOptions<HistoryOptions> historyOptions,
     SiloMetrics metrics,
@@ -24,53 +28,66 @@ public sealed class ChannelGrain(
 {
     private readonly GeneratorOptions _generator = generatorOptions.Value;
     private readonly HistoryOptions _history = historyOptions.Value;
+    private readonly HistoryRing _ring = new();
+    private IChannelLog _log = null!;
     private IAsyncStream<ChannelMessage>? _stream;
     private IGrainTimer? _generatorTimer;
     private DateTimeOffset _leaseRenewedAt;
-    private readonly List<ChannelMessage> _staged = []; // numbered and in History, not stored yet
+    private readonly List<ChannelMessage> _staged = []; // numbered and in the ring, not stored yet
     private Task? _flushing;
-    private ulong _storedHead; // newest offset in storage: the newest anyone may see
+    private string _epoch = "";
+    private ulong _head; // newest offset handed out
+    private ulong _storedHead; // newest offset in the log: the newest anyone may see
     private long _owner; // client channels: the fence of the client's newest session
 
     private string Name => this.GetPrimaryKeyString();
-    private ChannelState S => state.State;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         metrics.ChannelActivated();
         _stream = this.GetStreamProvider(StreamNames.Provider)
             .GetStream<ChannelMessage>(StreamId.Create(StreamNames.ChannelNamespace, Name));
-        if (string.IsNullOrEmpty(S.Epoch))
+        _log = logs.For(Name, state);
+        if (await _log.OpenAsync(cancellationToken) is { } stored)
+        {
+            _epoch = stored.Epoch;
+            _head = stored.Head;
+            foreach (var message in stored.Tail) _ring.Add(message);
+        }
+        else
         {
             // No stored numbering (new channel, or state lost with in-memory storage): start a new epoch so
             // clients holding positions of an older numbering are told they cannot resume, not silently misled.
-            S.Epoch = Guid.NewGuid().ToString("N")[..12];
-            S.Head = 0;
-            S.History.Clear();
-            await state.WriteOrFailAsync($"channel {Name}, new epoch", cancellationToken);
-            logger.LogInformation("Channel {Channel} starts epoch {Epoch}", Name, S.Epoch);
+            _epoch = Guid.NewGuid().ToString("N")[..12];
+            _head = 0;
+            await _log.StartEpochAsync(_epoch, cancellationToken);
+            logger.LogInformation("Channel {Channel} starts epoch {Epoch}", Name, _epoch);
         }
-        _storedHead = S.Head;
+        _storedHead = _head;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         metrics.ChannelDeactivated();
         if (_generatorTimer is not null) metrics.GeneratorStopped();
-        return Task.CompletedTask;
+        _ring.TruncateAfter(_storedHead);
+        try
+        {
+            await _log.CloseAsync(_epoch, _storedHead, _ring, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("Channel {Channel}: saving its history at deactivation failed ({Error}); the next activation starts a new epoch", Name, ex.Message);
+        }
     }
 
     public async Task<ChannelMessage> Publish(string data, string? idempotencyKey)
     {
-        if (!string.IsNullOrEmpty(idempotencyKey))
+        if (!string.IsNullOrEmpty(idempotencyKey) && _ring.WithKey(idempotencyKey) is { } earlier)
         {
             // The dedup window is the history: a retry after the original left the history appends again.
-            var earlier = S.History.FindLast(m => m.IdempotencyKey == idempotencyKey);
-            if (earlier is not null)
-            {
-                await StoredAsync(earlier.Offset); // the original may still be waiting for its write
-                return earlier;
-            }
+            await StoredAsync(earlier.Offset); // the original may still be waiting for its write
+            return earlier;
         }
         var message = await AppendAsync(data, string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey);
         metrics.Appended(generated: false);
@@ -82,22 +99,19 @@ public sealed class ChannelGrain(
         RenewLease();
         Trim();
         var head = _storedHead; // staged messages past it are not visible yet
-        var first = S.History.Count > 0 ? S.History[0].Offset : head + 1;
-        var recoverable = (string.IsNullOrEmpty(epoch) || epoch == S.Epoch) && afterOffset <= head && afterOffset + 1 >= first;
+        var first = _ring.Count > 0 ? _ring.First : head + 1;
+        var recoverable = (string.IsNullOrEmpty(epoch) || epoch == _epoch) && afterOffset <= head && afterOffset + 1 >= first;
         if (!recoverable || afterOffset == head)
         {
-            return Task.FromResult(new HistoryPage(S.Epoch, head, recoverable, [], first));
+            return Task.FromResult(new HistoryPage(_epoch, head, recoverable, [], first));
         }
-        // History offsets are consecutive, so the index of offset o is o - first.
-        var start = (int)(afterOffset + 1 - first);
-        var count = (int)Math.Min((ulong)Math.Max(max, 1), head - afterOffset);
-        return Task.FromResult(new HistoryPage(S.Epoch, head, true, S.History.GetRange(start, count), first));
+        return Task.FromResult(new HistoryPage(_epoch, head, true, _ring.After(afterOffset, head, Math.Max(max, 1)), first));
     }
 
     public Task<ChannelHead> Touch()
     {
         RenewLease();
-        return Task.FromResult(new ChannelHead(S.Epoch, _storedHead, _owner));
+        return Task.FromResult(new ChannelHead(_epoch, _storedHead, _owner));
     }
 
     public Task Claim(long fence)
@@ -110,12 +124,12 @@ public sealed class ChannelGrain(
     private async Task<ChannelMessage> AppendAsync(string data, string? idempotencyKey)
     {
         Trim();
-        var message = new ChannelMessage(Name, S.Head + 1, S.Epoch, data, time.GetUtcNow().ToUnixTimeMilliseconds())
+        var message = new ChannelMessage(Name, _head + 1, _epoch, data, time.GetUtcNow().ToUnixTimeMilliseconds())
         {
             IdempotencyKey = idempotencyKey,
         };
-        S.History.Add(message);
-        S.Head = message.Offset;
+        _ring.Add(message);
+        _head = message.Offset;
         _staged.Add(message);
         await StoredAsync(message.Offset);
         return message;
@@ -136,14 +150,14 @@ public sealed class ChannelGrain(
         }
     }
 
-    /// <summary>One storage write for every message staged so far, then the stream, in offset order.</summary>
+    /// <summary>One log write for every message staged so far, then the stream, in offset order.</summary>
     private async Task FlushAsync()
     {
         var batch = _staged.ToArray();
         _staged.Clear();
         try
         {
-            await state.WriteOrFailAsync($"channel {Name}, offsets {batch[0].Offset}..{batch[^1].Offset}");
+            await _log.AppendAsync(_epoch, batch, _ring.Count > 0 ? _ring.First : _head + 1);
         }
         catch (StorageUnavailableException ex)
         {
@@ -152,8 +166,8 @@ public sealed class ChannelGrain(
             // goes once idle and the next one starts from what storage really has. Every waiter gets this exception:
             // UNAVAILABLE, outcome unknown, retry with the same idempotency key.
             logger.LogError("Channel {Channel}: {Error}; rolled back to offset {Stored}, deactivating when idle", Name, ex.Message, _storedHead);
-            S.History.RemoveAll(m => m.Offset > _storedHead);
-            S.Head = _storedHead;
+            _ring.TruncateAfter(_storedHead);
+            _head = _storedHead;
             _staged.Clear();
             DeactivateOnIdle();
             throw new StorageUnavailableException(
@@ -174,28 +188,21 @@ public sealed class ChannelGrain(
         }
     }
 
-    private void Trim()
-    {
-        var h = S.History;
-        var excess = h.Count - Math.Max(_history.MaxCount, 1);
-        var oldest = time.GetUtcNow().Add(-_history.MaxAge).ToUnixTimeMilliseconds();
-        var drop = Math.Max(excess, 0);
-        while (drop < h.Count && h[drop].PublishedUnixMs < oldest) drop++;
-        if (drop > 0) h.RemoveRange(0, drop);
-    }
+    private void Trim() =>
+        _ring.Trim(Math.Max(_history.MaxCount, 1), time.GetUtcNow().Add(-_history.MaxAge).ToUnixTimeMilliseconds());
 
     /// <summary>Client channels generate mock data while someone keeps the lease (Read/Touch) alive.</summary>
     private void RenewLease()
     {
         _leaseRenewedAt = time.GetUtcNow();
-        if (_generatorTimer is not null || !ChannelNames.TryGetClientId(Name, out var clientId)) return;
+        if (_generatorTimer is not null || _generator.Interval <= TimeSpan.Zero || !ChannelNames.TryGetClientId(Name, out var clientId)) return;
         var data = $"data mock for: {clientId}";
         _generatorTimer = this.RegisterGrainTimer(
             async ct =>
             {
                 if (time.GetUtcNow() - _leaseRenewedAt > _generator.IdleTimeout)
                 {
-                    logger.LogInformation("Channel {Channel}: no subscriber for {Idle}, generator stopped at offset {Offset}", Name, _generator.IdleTimeout, S.Head);
+                    logger.LogInformation("Channel {Channel}: no subscriber for {Idle}, generator stopped at offset {Offset}", Name, _generator.IdleTimeout, _head);
                     _generatorTimer?.Dispose();
                     _generatorTimer = null;
                     metrics.GeneratorStopped();

@@ -23,20 +23,28 @@ public sealed class EpochChangeTests(ClusterFixture cluster)
         var old = await call.ResponseStream.TakeAsync(2, topic);
 
         // What a lost silo with in-memory storage leaves behind: the channel's stored state is a new numbering that
-        // already holds three messages, none of which went over the live stream. The gateway learns of it by its
-        // head check, with the head at 3.
+        // already holds three messages, none of which went over the live stream. Written between two activations
+        // (the channel saves its history when it deactivates); the gateway learns of it by its head check, head 3.
         var grain = cluster.Grains.GetGrain<IChannelGrain>(topic);
-        var (storage, state) = await cluster.StoredAsync<ChannelState>(StreamNames.ChannelStorage, "channel", grain);
+        await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+        var storage = cluster.Silo.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StreamNames.ChannelStorage);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await cluster.StoredAsync<ChannelState>(StreamNames.ChannelStorage, "channel", grain)).State.State!.Open)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the channel's deactivation never saved its history");
+            await Task.Delay(10);
+        }
+        var (_, state) = await cluster.StoredAsync<ChannelState>(StreamNames.ChannelStorage, "channel", grain);
+        Assert.Equal(2UL, state.State!.Head); // the history was saved at deactivation
         var newEpoch = "reborn" + Guid.NewGuid().ToString("N")[..6];
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         state.State = new ChannelState
         {
             Epoch = newEpoch,
             Head = 3,
-            History = [.. Enumerable.Range(1, 3).Select(i => new ChannelMessage(topic, (ulong)i, newEpoch, $"new{i}", now))],
+            Entries = [.. Enumerable.Range(1, 3).Select(i => new StoredEntry($"new{i}", now, null))],
         };
         await storage.WriteStateAsync("channel", grain.GetGrainId(), state);
-        await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
 
         var next = await call.ResponseStream.TakeAsync(3, topic);
 

@@ -1,0 +1,94 @@
+using LongLived.Contracts.Grains;
+
+namespace LongLived.Silo.History;
+
+/// <summary>
+/// A channel's retained messages in memory, consecutive offsets oldest first: append, trim and read by offset are
+/// O(1) (a circular buffer that grows by doubling, so an idle channel costs a few bytes, not its cap).
+/// </summary>
+public sealed class HistoryRing
+{
+    private ChannelMessage[] _items = [];
+    private int _start, _count;
+    private readonly Dictionary<string, ulong> _keys = new(StringComparer.Ordinal); // idempotency key → offset
+
+    public int Count => _count;
+    /// <summary>The oldest offset held; meaningless when empty.</summary>
+    public ulong First => _count == 0 ? 0 : this[0].Offset;
+    public ChannelMessage? Newest => _count == 0 ? null : this[_count - 1];
+
+    private ChannelMessage this[int index] => _items[(_start + index) % _items.Length];
+
+    public void Add(ChannelMessage message)
+    {
+        if (_count > 0 && message.Offset != this[_count - 1].Offset + 1)
+            throw new InvalidOperationException($"offset {message.Offset} does not follow {this[_count - 1].Offset}");
+        if (_count == _items.Length) Grow();
+        _items[(_start + _count) % _items.Length] = message;
+        _count++;
+        if (message.IdempotencyKey is { } key) _keys[key] = message.Offset;
+    }
+
+    /// <summary>The message at <paramref name="offset"/>, if held.</summary>
+    public ChannelMessage? At(ulong offset) => _count == 0 || offset < First || offset > First + (ulong)_count - 1 ? null : this[(int)(offset - First)];
+
+    /// <summary>The newest message published with <paramref name="key"/>, if still held.</summary>
+    public ChannelMessage? WithKey(string key) => _keys.TryGetValue(key, out var offset) ? At(offset) : null;
+
+    /// <summary>Up to <paramref name="max"/> messages after <paramref name="offset"/>, none past <paramref name="last"/>.</summary>
+    public List<ChannelMessage> After(ulong offset, ulong last, int max)
+    {
+        var page = new List<ChannelMessage>();
+        for (var o = Math.Max(offset + 1, First); o <= last && page.Count < max; o++)
+        {
+            if (At(o) is { } message) page.Add(message);
+            else break;
+        }
+        return page;
+    }
+
+    /// <summary>Drops the oldest messages beyond <paramref name="maxCount"/> and those published before <paramref name="oldestUnixMs"/>.</summary>
+    public void Trim(int maxCount, long oldestUnixMs)
+    {
+        while (_count > 0 && (_count > maxCount || this[0].PublishedUnixMs < oldestUnixMs)) RemoveOldest();
+        if (_count == 0) _start = 0;
+    }
+
+    /// <summary>Drops the newest messages after <paramref name="offset"/> (a failed write rolled back).</summary>
+    public void TruncateAfter(ulong offset)
+    {
+        while (_count > 0 && this[_count - 1].Offset > offset)
+        {
+            var index = (_start + _count - 1) % _items.Length;
+            Forget(_items[index]);
+            _items[index] = null!;
+            _count--;
+        }
+    }
+
+    public IEnumerable<ChannelMessage> All()
+    {
+        for (var i = 0; i < _count; i++) yield return this[i];
+    }
+
+    private void RemoveOldest()
+    {
+        Forget(_items[_start]);
+        _items[_start] = null!;
+        _start = (_start + 1) % _items.Length;
+        _count--;
+    }
+
+    private void Forget(ChannelMessage message)
+    {
+        if (message.IdempotencyKey is { } key && _keys.TryGetValue(key, out var offset) && offset == message.Offset) _keys.Remove(key);
+    }
+
+    private void Grow()
+    {
+        var larger = new ChannelMessage[Math.Max(4, _items.Length * 2)];
+        for (var i = 0; i < _count; i++) larger[i] = this[i];
+        _items = larger;
+        _start = 0;
+    }
+}

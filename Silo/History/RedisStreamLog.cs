@@ -1,0 +1,87 @@
+using System.Globalization;
+using LongLived.Contracts.Grains;
+using StackExchange.Redis;
+using ChannelMessage = LongLived.Contracts.Grains.ChannelMessage;
+
+namespace LongLived.Silo.History;
+
+/// <summary>
+/// Redis mode: a channel's history is a Redis stream (entry id = "&lt;offset&gt;-1", fields d = data, t = publish time,
+/// k = idempotency key), its numbering a hash (epoch, head). A batch is one MULTI/EXEC: every XADD (capped at
+/// <c>History:MaxCount</c>, approximately) and the head together, so the log never holds an offset the head does not.
+/// Entries carry only what differs per message: no channel name or epoch.
+/// </summary>
+public sealed class RedisStreamLog(IDatabase redis, string channel, int maxCount) : IChannelLog
+{
+    private readonly RedisKey _meta = $"ll:{{{channel}}}:meta";
+    private readonly RedisKey _log = $"ll:{{{channel}}}:log";
+    private ulong _trimmedBelow;
+
+    public async Task<StoredChannel?> OpenAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var meta = (await redis.HashGetAllAsync(_meta)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+            if (!meta.TryGetValue("epoch", out var epoch) || string.IsNullOrEmpty(epoch)) return null;
+            var head = ulong.Parse(meta.GetValueOrDefault("head", "0"), CultureInfo.InvariantCulture);
+            var entries = await redis.StreamRangeAsync(_log, "-", "+", count: maxCount, messageOrder: Order.Descending);
+            var tail = entries.Reverse().Select(e => ToMessage(e, epoch)).Where(m => m.Offset <= head).ToList();
+            return new StoredChannel(epoch, head, tail);
+        }
+        catch (RedisException ex)
+        {
+            throw new StorageUnavailableException($"channel {channel}: reading its log failed ({ex.GetType().Name}: {ex.Message})");
+        }
+    }
+
+    public Task StartEpochAsync(string epoch, CancellationToken cancellationToken) => RunAsync("new epoch", tx =>
+        [tx.KeyDeleteAsync(_log), tx.HashSetAsync(_meta, [new("epoch", epoch), new("head", 0)])]);
+
+    public ValueTask AppendAsync(string epoch, IReadOnlyList<ChannelMessage> batch, ulong oldestRetained) => new(RunAsync($"offsets {batch[0].Offset}..{batch[^1].Offset}", tx =>
+    {
+        var replies = new List<Task>(batch.Count + 2);
+        foreach (var m in batch)
+        {
+            NameValueEntry[] fields = m.IdempotencyKey is null
+                ? [new("d", m.Data), new("t", m.PublishedUnixMs)]
+                : [new("d", m.Data), new("t", m.PublishedUnixMs), new("k", m.IdempotencyKey)];
+            replies.Add(tx.StreamAddAsync(_log, fields, messageId: $"{m.Offset}-1", maxLength: maxCount, useApproximateMaxLength: true));
+        }
+        replies.Add(tx.HashSetAsync(_meta, [new("epoch", epoch), new("head", batch[^1].Offset)]));
+        if (oldestRetained > _trimmedBelow + 64)
+        {
+            // Age bound (the count bound rides on XADD): what the ring dropped by age goes from Redis too, in steps.
+            replies.Add(tx.ExecuteAsync("XTRIM", _log, "MINID", $"{oldestRetained}-0"));
+            _trimmedBelow = oldestRetained;
+        }
+        return replies;
+    }));
+
+    public Task CloseAsync(string epoch, ulong head, HistoryRing ring, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Runs the commands as one transaction; any refused command (EXEC still applies the others) is a failure.</summary>
+    private async Task RunAsync(string what, Func<ITransaction, IEnumerable<Task>> commands)
+    {
+        var tx = redis.CreateTransaction();
+        var replies = commands(tx).ToArray();
+        bool committed;
+        try
+        {
+            committed = await tx.ExecuteAsync();
+            if (committed) await Task.WhenAll(replies);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            throw new StorageUnavailableException($"channel {channel}, {what}: storage failed ({ex.GetType().Name}: {ex.Message})");
+        }
+        if (!committed) throw new StorageUnavailableException($"channel {channel}, {what}: storage refused the write");
+    }
+
+    private ChannelMessage ToMessage(StreamEntry entry, string epoch)
+    {
+        var id = (string)entry.Id!;
+        var offset = ulong.Parse(id.AsSpan(0, id.IndexOf('-')), CultureInfo.InvariantCulture);
+        string? key = entry["k"];
+        return new ChannelMessage(channel, offset, epoch, entry["d"]!, (long)entry["t"]) { IdempotencyKey = string.IsNullOrEmpty(key) ? null : key };
+    }
+}

@@ -1,0 +1,62 @@
+using LongLived.Contracts;
+using LongLived.Gateway;
+using LongLived.Silo;
+using Microsoft.AspNetCore.Builder;
+using StackExchange.Redis;
+
+namespace LongLived.Tests.Failover;
+
+/// <summary>With Redis, a channel's history is a Redis stream an operator can read: one entry per message, the payload and little else.</summary>
+public sealed class RedisHistoryTests
+{
+    [Fact]
+    public async Task Each_message_is_one_Redis_stream_entry_of_its_payload_and_publish_time()
+    {
+        var redisPort = ClusterFixture.FreePort();
+        await using var redis = NodeProcess.Redis(redisPort);
+        redis.Start();
+        await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
+        string[] common = [$"--Orleans:Redis=127.0.0.1:{redisPort}", $"--Orleans:ClusterId=history-{Guid.NewGuid():N}",
+            "--Logging:LogLevel:Default=Critical", "--History:MaxCount=100"];
+        var siloBuilder = WebApplication.CreateBuilder([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
+            $"--Orleans:GatewayPort={ClusterFixture.FreePort()}", "--Silo:HttpPort=0"]);
+        siloBuilder.AddLongLivedSilo();
+        var silo = siloBuilder.Build();
+        await silo.StartAsync();
+        var port = ClusterFixture.FreePort();
+        var gateway = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}"]);
+        await gateway.StartAsync();
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var client = new Longlived.LonglivedClient(channel);
+        var topic = TestStreams.NewId("logged");
+        var payload = new string('x', 100);
+        try
+        {
+            PublishResponse last = null!;
+            for (var i = 0; i < 150; i++) last = await client.PublishAsync(new PublishRequest { Channel = topic, Data = payload });
+
+            await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}");
+            var db = connection.GetDatabase();
+            var entries = await db.StreamRangeAsync($"ll:{{{topic}}}:log");
+            // Capped at History:MaxCount (approximately, as XADD MAXLEN ~ trims whole nodes), newest last, no holes.
+            Assert.InRange(entries.Length, 100, 150);
+            Assert.Equal("150-1", (string)entries[^1].Id!);
+            Assert.Equal(Enumerable.Range(151 - entries.Length, entries.Length).Select(o => $"{o}-1"), entries.Select(e => (string)e.Id!));
+            Assert.All(entries, e =>
+            {
+                Assert.Equal(payload, (string)e["d"]!);
+                // What an entry carries besides its payload: field names and the publish time, no channel name or epoch.
+                var overhead = e.Values.Sum(v => ((string)v.Name!).Length + ((string)v.Value!).Length) - payload.Length;
+                Assert.InRange(overhead, 1, 32);
+            });
+            var meta = (await db.HashGetAllAsync($"ll:{{{topic}}}:meta")).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+            Assert.Equal(last.Epoch, meta["epoch"]);
+            Assert.Equal("150", meta["head"]);
+        }
+        finally
+        {
+            await gateway.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
+            await silo.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
+        }
+    }
+}
