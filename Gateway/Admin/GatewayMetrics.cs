@@ -16,6 +16,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _resumes;
     private readonly Counter<long> _overflows;
     private readonly Histogram<double> _latency;
+    private readonly Counter<long> _headChecks;
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -27,6 +28,7 @@ public sealed class GatewayMetrics
         _duplicates = meter.CreateCounter<long>("longlived.gateway.messages.duplicates_dropped", description: "Live messages dropped because the client already had them");
         _resumes = meter.CreateCounter<long>("longlived.gateway.resumes", description: "Channel positions resumed, by outcome (recovered or unrecoverable)");
         _overflows = meter.CreateCounter<long>("longlived.gateway.buffer.overflows", description: "Streams ended because their client was too slow");
+        _headChecks = meter.CreateCounter<long>("longlived.gateway.head_checks", description: "Channel heads read to find lost stream events, by reason (traffic, sweep, cluster-change)");
         _latency = meter.CreateHistogram<double>("longlived.gateway.relay.latency", unit: "ms", description: "From the channel grain's append to the write to the client, live messages");
     }
 
@@ -50,6 +52,8 @@ public sealed class GatewayMetrics
     }
 
     public void DuplicateDropped() => _duplicates.Add(1);
+
+    public void HeadChecked(string reason) => _headChecks.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Resumed(bool recovered) => _resumes.Add(1, new KeyValuePair<string, object?>("outcome", recovered ? "recovered" : "unrecoverable"));
 }

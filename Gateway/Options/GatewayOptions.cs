@@ -22,8 +22,14 @@ public sealed class GatewayOptions
     /// <summary>Messages buffered per stream for a slow consumer; beyond it the stream ends with RESOURCE_EXHAUSTED and the client resumes.</summary>
     public int StreamBufferCapacity { get; set; } = 1024;
 
-    /// <summary>How often each channel's head is checked: finds messages the Orleans stream lost at the tail, and keeps generators alive.</summary>
+    /// <summary>
+    /// How often channels with recent traffic have their head checked: finds messages the Orleans stream lost at the
+    /// tail (then filled from history), and keeps their generators alive.
+    /// </summary>
     public TimeSpan HeadCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Channels without traffic are checked once per this interval (spread over it): idle streams cost almost nothing.</summary>
+    public TimeSpan QuietCheckInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
     /// Streams end with UNAVAILABLE ("rebalance") after this age, jittered to 80–120 %, and their clients resume

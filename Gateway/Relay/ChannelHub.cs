@@ -103,8 +103,16 @@ public sealed class ChannelHub(IClusterClient cluster, IOptions<GatewayOptions> 
             return _sinks.Length == 0;
         }
 
+        /// <summary>When (Environment.TickCount64) this channel last showed news: a live message, or a head check that found more.</summary>
+        internal long HeardAt = Environment.TickCount64;
+
+        /// <summary>The newest offset seen here, live or by a head check.</summary>
+        internal ulong SeenHead;
+
         internal Task DeliverAsync(ChannelMessage message, StreamSequenceToken? token)
         {
+            Volatile.Write(ref HeardAt, Environment.TickCount64);
+            if (message.Offset > SeenHead) SeenHead = message.Offset;
             foreach (var sink in Volatile.Read(ref _sinks)) sink.Offer(message);
             return Task.CompletedTask;
         }
