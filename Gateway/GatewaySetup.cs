@@ -83,6 +83,7 @@ public static class GatewaySetup
             .AddMeter(GatewayMetrics.MeterName, "Microsoft.Orleans", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
         builder.Services.AddSingleton<ChannelHub>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ChannelHub>()); // subscribes to its delivery streams
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SessionRelay>();
         builder.Services.AddSingleton<ErrorMappingInterceptor>();

@@ -1,9 +1,9 @@
 namespace LongLived.Contracts.Grains;
 
 /// <summary>
-/// One channel (key = channel name): numbers messages 1, 2, 3 … without holes, keeps a bounded history,
-/// publishes each message on the channel's Orleans stream after storing it. A client channel ("client/&lt;id&gt;")
-/// also runs the mock-data generator while subscribers keep renewing their lease.
+/// One channel (key = channel name): numbers messages 1, 2, 3 … without holes, keeps a bounded history, and
+/// after storing each batch sends it once to every gateway that joined (see <see cref="StreamNames"/>). A client
+/// channel ("client/&lt;id&gt;") also runs the mock-data generator while subscribers keep renewing their lease.
 /// </summary>
 [Alias("ll.IChannelGrain")]
 public interface IChannelGrain : IGrainWithStringKey
@@ -18,6 +18,17 @@ public interface IChannelGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Read")]
     Task<HistoryPage> Read(ulong afterOffset, string? epoch, int max);
+
+    /// <summary>
+    /// A gateway with local subscribers joins (or renews its join) for <paramref name="lease"/>: messages are sent to
+    /// it until it leaves or the lease runs out. Renews the subscriber lease and returns the head.
+    /// </summary>
+    [Alias("Join")]
+    Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease);
+
+    /// <summary>The gateway's last local subscriber left.</summary>
+    [Alias("Leave")]
+    Task Leave(string gatewayId);
 
     /// <summary>Renews the subscriber lease (keeps the generator running) and returns the head.</summary>
     [Alias("Touch")]

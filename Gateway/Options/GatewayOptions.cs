@@ -19,6 +19,9 @@ public sealed class GatewayOptions
     /// <summary>Concurrent streams per HTTP/2 connection (Kestrel's default of 100 would queue the 101st subscriber).</summary>
     public int MaxStreamsPerConnection { get; set; } = 10_000;
 
+    /// <summary>Orleans delivery streams this gateway listens on (channels are spread over them by name).</summary>
+    public int DeliveryShards { get; set; } = 4;
+
     /// <summary>Messages buffered per stream for a slow consumer; beyond it the stream ends with RESOURCE_EXHAUSTED and the client resumes.</summary>
     public int StreamBufferCapacity { get; set; } = 1024;
 
@@ -28,7 +31,11 @@ public sealed class GatewayOptions
     /// </summary>
     public TimeSpan HeadCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Channels without traffic are checked once per this interval (spread over it): idle streams cost almost nothing.</summary>
+    /// <summary>
+    /// Channels without traffic are checked once per this interval (spread over it): idle streams cost almost nothing.
+    /// Each check renews this gateway's join of the channel (a join lasts three intervals) and keeps the channel's
+    /// grain active: keep it below the silo's grain collection age (Orleans default 15 min).
+    /// </summary>
     public TimeSpan QuietCheckInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using LongLived.Contracts.Grains;
+using LongLived.Gateway.Admin;
 using LongLived.Gateway.Options;
 using Microsoft.Extensions.Options;
 using Orleans.Streams;
@@ -7,15 +8,64 @@ using Orleans.Streams;
 namespace LongLived.Gateway.Relay;
 
 /// <summary>
-/// One Orleans stream subscription per channel per gateway, shared by every local subscriber of that channel:
-/// a thousand clients on one topic cost one pub-sub record, not a thousand.
+/// The channels with local subscribers, and this gateway's delivery streams. The first local subscriber of a channel
+/// joins its grain for the whole gateway and the last one leaves; every message then arrives once, on one of the
+/// gateway's few delivery streams (<see cref="StreamNames"/>), and goes to each local subscriber's buffer. Stream
+/// subscriptions: <c>Gateway:DeliveryShards</c>, however many clients and channels.
 /// </summary>
-public sealed class ChannelHub(IClusterClient cluster, IOptions<GatewayOptions> options, ILogger<ChannelHub> logger)
+public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry, DrainSignal drain, IOptions<GatewayOptions> options, ILogger<ChannelHub> logger)
+    : IHostedService
 {
     private readonly ConcurrentDictionary<string, HubChannel> _channels = new(StringComparer.Ordinal);
+    private readonly GatewayOptions _options = options.Value;
+    private StreamSubscriptionHandle<DeliveryBatch>?[] _shards = [];
+
+    /// <summary>Where channel grains send this gateway's messages.</summary>
+    public GatewayRoute Route { get; } = new(registry.GatewayId, Math.Max(options.Value.DeliveryShards, 1));
+
+    /// <summary>A join lasts three quiet-check intervals: the head check renews it long before, unless this gateway died.</summary>
+    public TimeSpan JoinLease => _options.QuietCheckInterval * 3;
 
     /// <summary>Channels with local subscribers, for the head check.</summary>
     public IEnumerable<HubChannel> Channels => _channels.Values;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _shards = new StreamSubscriptionHandle<DeliveryBatch>?[Route.Shards];
+        await EnsureSubscribedAsync();
+        logger.LogInformation("Gateway {Gateway} receives on {Shards} delivery streams", Route.GatewayId, Route.Shards);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(_shards.OfType<StreamSubscriptionHandle<DeliveryBatch>>().Select(h => h.UnsubscribeAsync())).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            logger.LogDebug(ex, "Leaving the delivery streams failed (the silo drops a gone client's subscriptions itself)");
+        }
+    }
+
+    /// <summary>
+    /// Subscribes to every delivery stream that has no subscription in the cluster: at start, and after the set of silos
+    /// changed (a silo that died with in-memory pub-sub state took this gateway's subscriptions with it).
+    /// </summary>
+    public async Task EnsureSubscribedAsync()
+    {
+        var provider = cluster.GetStreamProvider(StreamNames.Provider);
+        for (var shard = 0u; shard < _shards.Length; shard++)
+        {
+            var stream = provider.GetStream<DeliveryBatch>(StreamId.Create(StreamNames.GatewayNamespace, StreamNames.ShardKey(Route.GatewayId, shard)));
+            if (_shards[shard] is not null)
+            {
+                if ((await stream.GetAllSubscriptionHandles()).Count > 0) continue;
+                logger.LogWarning("Delivery stream {Shard} lost its subscription (a silo left): subscribing again", shard);
+            }
+            _shards[shard] = await stream.SubscribeAsync(OnDeliveryAsync);
+        }
+    }
 
     /// <summary>Starts delivering the channel's live messages to <paramref name="sink"/>; dispose the result to stop.</summary>
     public async Task<IAsyncDisposable> JoinAsync(string channel, IChannelSink sink, CancellationToken cancellationToken)
@@ -27,17 +77,16 @@ public sealed class ChannelHub(IClusterClient cluster, IOptions<GatewayOptions> 
             try
             {
                 if (entry.Closed) continue; // the last subscriber left while we waited: take a fresh entry
-                if (entry.Handle is null)
+                if (!entry.Joined)
                 {
-                    var stream = cluster.GetStreamProvider(StreamNames.Provider)
-                        .GetStream<ChannelMessage>(StreamId.Create(StreamNames.ChannelNamespace, channel));
                     try
                     {
-                        entry.Handle = await stream.SubscribeAsync(entry.DeliverAsync);
+                        await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease);
+                        entry.Joined = true;
                     }
                     catch
                     {
-                        // A cluster blip: drop the entry, or the head check would keep touching (and so keep generating
+                        // A cluster blip: drop the entry, or the head check would keep joining (and so keep generating
                         // on) a channel nobody here receives, forever. The caller's stream fails and its client resumes.
                         if (entry.Sinks.Count == 0)
                         {
@@ -46,7 +95,6 @@ public sealed class ChannelHub(IClusterClient cluster, IOptions<GatewayOptions> 
                         }
                         throw;
                     }
-                    logger.LogDebug("Subscribed to stream of channel {Channel}", channel);
                 }
                 entry.Add(sink);
                 return new Membership(this, entry, sink);
@@ -63,24 +111,35 @@ public sealed class ChannelHub(IClusterClient cluster, IOptions<GatewayOptions> 
         await entry.Gate.WaitAsync();
         try
         {
-            if (!entry.Remove(sink) || entry.Handle is null) return;
+            if (!entry.Remove(sink) || !entry.Joined) return;
             entry.Closed = true;
             _channels.TryRemove(new KeyValuePair<string, HubChannel>(entry.Name, entry));
+            // Draining, the whole gateway goes: its joins run out with their lease instead of costing the drain a call each.
+            if (drain.IsDraining) return;
             try
             {
-                // Bounded: a drain must fit in the host's shutdown window whatever the cluster does.
-                await entry.Handle.UnsubscribeAsync().WaitAsync(options.Value.DrainTimeout);
+                await cluster.GetGrain<IChannelGrain>(entry.Name).Leave(Route.GatewayId).WaitAsync(_options.DrainTimeout);
             }
             catch (Exception ex)
             {
-                // The cluster may be unreachable; the silo drops a gone client's subscription on the next event after ClientDropTimeout.
-                logger.LogWarning(ex, "Unsubscribing from channel {Channel} failed", entry.Name);
+                // The cluster may be unreachable; the join runs out with its lease.
+                logger.LogWarning(ex, "Leaving channel {Channel} failed", entry.Name);
             }
         }
         finally
         {
             entry.Gate.Release();
         }
+    }
+
+    private Task OnDeliveryAsync(DeliveryBatch batch, StreamSequenceToken? token)
+    {
+        // A batch is one channel's; a channel no longer here (left a moment ago) is simply not delivered.
+        if (batch.Messages.Length > 0 && _channels.TryGetValue(batch.Messages[0].Channel, out var entry))
+        {
+            foreach (var message in batch.Messages) entry.Deliver(message);
+        }
+        return Task.CompletedTask;
     }
 
     /// <summary>A channel with local subscribers.</summary>
@@ -90,9 +149,15 @@ public sealed class ChannelHub(IClusterClient cluster, IOptions<GatewayOptions> 
 
         public string Name { get; } = name;
         internal SemaphoreSlim Gate { get; } = new(1, 1);
-        internal StreamSubscriptionHandle<ChannelMessage>? Handle { get; set; }
+        internal bool Joined { get; set; }
         internal bool Closed { get; set; }
         public IReadOnlyList<IChannelSink> Sinks => Volatile.Read(ref _sinks);
+
+        /// <summary>When (Environment.TickCount64) this channel last showed news: a live message, or a head check that found more.</summary>
+        internal long HeardAt = Environment.TickCount64;
+
+        /// <summary>The newest offset seen here, live or by a head check.</summary>
+        internal ulong SeenHead;
 
         internal void Add(IChannelSink sink) => _sinks = [.. _sinks, sink];
 
@@ -103,18 +168,11 @@ public sealed class ChannelHub(IClusterClient cluster, IOptions<GatewayOptions> 
             return _sinks.Length == 0;
         }
 
-        /// <summary>When (Environment.TickCount64) this channel last showed news: a live message, or a head check that found more.</summary>
-        internal long HeardAt = Environment.TickCount64;
-
-        /// <summary>The newest offset seen here, live or by a head check.</summary>
-        internal ulong SeenHead;
-
-        internal Task DeliverAsync(ChannelMessage message, StreamSequenceToken? token)
+        internal void Deliver(ChannelMessage message)
         {
             Volatile.Write(ref HeardAt, Environment.TickCount64);
             if (message.Offset > SeenHead) SeenHead = message.Offset;
             foreach (var sink in Volatile.Read(ref _sinks)) sink.Offer(message);
-            return Task.CompletedTask;
         }
     }
 

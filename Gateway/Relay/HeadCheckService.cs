@@ -7,10 +7,11 @@ namespace LongLived.Gateway.Relay;
 
 /// <summary>
 /// Finds stream events lost at the tail (a silo died, delivery gave up): reads the head of a channel with local
-/// subscribers and lets each fill what it lacks from history. The same call renews the generator lease.
+/// subscribers and lets each fill what it lacks from history. The same call renews this gateway's join and the
+/// generator lease.
 /// Its cost follows traffic, not the number of channels: each round checks the channels that had news in the last
-/// two rounds (the round after the last message catches a lost tail), every channel once after the set of silos
-/// changed, and the quiet rest spread over <see cref="GatewayOptions.QuietCheckInterval"/>. 50,000 idle streams cost
+/// two rounds (the round after the last message catches a lost tail), every channel once after the set of active
+/// silos changed (read from the management grain each round) or the connection to the cluster came back, and the quiet rest spread over <see cref="GatewayOptions.QuietCheckInterval"/>. 50,000 idle streams cost
 /// nothing but that slow sweep.
 /// </summary>
 public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, ClusterConnection connection, GatewayMetrics metrics,
@@ -21,6 +22,7 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
         var interval = options.Value.HeadCheckInterval;
         var sweepRounds = Math.Max(1, (long)(options.Value.QuietCheckInterval / interval));
         var clusterChanges = connection.Changes;
+        string? silos = null;
         using var timer = new PeriodicTimer(interval);
         for (long round = 0; await TickAsync(timer, stoppingToken); round++)
         {
@@ -29,7 +31,27 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
             var changes = connection.Changes;
             var all = changes != clusterChanges;
             clusterChanges = changes;
-            if (all) logger.LogInformation("The set of silos changed: checking the head of all {Count} channels", hub.Channels.Count());
+            // A silo that died took its activations (joins, generator timers) and, with in-memory pub-sub, stream
+            // subscriptions with it; this gateway need not have been connected to it to be affected. One call a round.
+            var current = await ActiveSilosAsync();
+            if (current is not null && current != silos)
+            {
+                all |= silos is not null;
+                silos = current;
+            }
+            if (all)
+            {
+                logger.LogInformation("The set of silos changed: joining and checking all {Count} channels again", hub.Channels.Count());
+                try
+                {
+                    await hub.EnsureSubscribedAsync();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Checking the delivery stream subscriptions failed; next round tries again");
+                    clusterChanges--; // not done: the next round is a full one too
+                }
+            }
             var due = hub.Channels.Select(c => (Channel: c, Reason:
                     all ? "cluster-change"
                     : Volatile.Read(ref c.HeardAt) >= recent ? "traffic"
@@ -43,7 +65,8 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
                     try
                     {
                         metrics.HeadChecked(check.Reason!);
-                        var head = await cluster.GetGrain<IChannelGrain>(channel.Name).Touch();
+                        // Join, not just read: renews this gateway's join (a new activation after a silo loss has none).
+                        var head = await cluster.GetGrain<IChannelGrain>(channel.Name).Join(hub.Route, hub.JoinLease);
                         if (head.Head > channel.SeenHead || head.Head < channel.SeenHead)
                         {
                             // News (or a new numbering): keep checking this channel until it is quiet again.
@@ -57,6 +80,21 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
                         logger.LogWarning(ex, "Head check of channel {Channel} failed", channel.Name);
                     }
                 }).ContinueWith(_ => { }, TaskScheduler.Default); // a stop in the middle of a round is not a failure
+        }
+    }
+
+    /// <summary>The active silos as one comparable string, or null when the cluster cannot say right now.</summary>
+    private async Task<string?> ActiveSilosAsync()
+    {
+        try
+        {
+            var hosts = await cluster.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+            return string.Join(',', hosts.Keys.Select(s => s.ToString()).Order(StringComparer.Ordinal));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogDebug(ex, "Reading the active silos failed");
+            return null;
         }
     }
 

@@ -10,8 +10,10 @@ namespace LongLived.Silo.Grains;
 /// <summary>
 /// Numbers a channel's messages without holes, keeps the retained tail in memory (<see cref="HistoryRing"/>, every read
 /// is served from it), makes appends durable through the channel's <see cref="IChannelLog"/> (a Redis stream, or grain
-/// state at deactivation in embedded mode) and publishes every message on the channel's Orleans stream after that.
-/// An append costs O(1) whatever the history holds.
+/// state at deactivation in embedded mode) and then sends each batch once to every gateway that joined, on that
+/// gateway's delivery stream. An append costs O(1) whatever the history holds.
+/// Joins are not stored: a gateway renews its join whenever it checks the head (at least every
+/// Gateway:QuietCheckInterval, and all at once when the set of silos changes), which also keeps this activation alive.
 /// Group commit: the grain is reentrant so that appends arriving while a log write is in flight are numbered at
 /// once and stored together by the next write; nothing is visible (Read, Touch, the stream, the caller's reply) before
 /// it is stored. Every method but the flush is synchronous, so each runs atomically between awaits.
@@ -30,7 +32,7 @@ public sealed class ChannelGrain(
     private readonly HistoryOptions _history = historyOptions.Value;
     private readonly HistoryRing _ring = new();
     private IChannelLog _log = null!;
-    private IAsyncStream<ChannelMessage>? _stream;
+    private readonly Dictionary<string, Joined> _gateways = new(StringComparer.Ordinal);
     private IGrainTimer? _generatorTimer;
     private DateTimeOffset _leaseRenewedAt;
     private readonly List<ChannelMessage> _staged = []; // numbered and in the ring, not stored yet
@@ -45,8 +47,6 @@ public sealed class ChannelGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         metrics.ChannelActivated();
-        _stream = this.GetStreamProvider(StreamNames.Provider)
-            .GetStream<ChannelMessage>(StreamId.Create(StreamNames.ChannelNamespace, Name));
         _log = logs.For(Name, state);
         if (await _log.OpenAsync(cancellationToken) is { } stored)
         {
@@ -108,6 +108,27 @@ public sealed class ChannelGrain(
         return Task.FromResult(new HistoryPage(_epoch, head, true, _ring.After(afterOffset, head, Math.Max(max, 1)), first));
     }
 
+    public Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease)
+    {
+        var expires = time.GetUtcNow() + lease;
+        if (_gateways.TryGetValue(gateway.GatewayId, out var joined) && joined.Route == gateway)
+        {
+            joined.Expires = expires;
+        }
+        else
+        {
+            var stream = this.GetStreamProvider(StreamNames.Provider).GetStream<DeliveryBatch>(StreamId.Create(StreamNames.GatewayNamespace, StreamNames.DeliveryKey(gateway, Name)));
+            _gateways[gateway.GatewayId] = new Joined(gateway, stream) { Expires = expires };
+        }
+        return Touch();
+    }
+
+    public Task Leave(string gatewayId)
+    {
+        _gateways.Remove(gatewayId);
+        return Task.CompletedTask;
+    }
+
     public Task<ChannelHead> Touch()
     {
         RenewLease();
@@ -150,7 +171,7 @@ public sealed class ChannelGrain(
         }
     }
 
-    /// <summary>One log write for every message staged so far, then the stream, in offset order.</summary>
+    /// <summary>One log write for every message staged so far, then one delivery per joined gateway, in offset order.</summary>
     private async Task FlushAsync()
     {
         var batch = _staged.ToArray();
@@ -174,18 +195,39 @@ public sealed class ChannelGrain(
                 $"channel {Name}: the message was not stored (storage unavailable); the outcome is unknown: retry with the same idempotency key");
         }
         _storedHead = batch[^1].Offset;
-        foreach (var message in batch)
+        await DeliverAsync(new DeliveryBatch([.. batch.Select(m => m.IdempotencyKey is null ? m : m with { IdempotencyKey = null })]));
+    }
+
+    /// <summary>The batch to each joined gateway, once; a gateway whose lease ran out (it died without leaving) is dropped.</summary>
+    private Task DeliverAsync(DeliveryBatch delivery)
+    {
+        if (_gateways.Count == 0) return Task.CompletedTask;
+        var now = time.GetUtcNow();
+        foreach (var (id, joined) in _gateways.Where(g => g.Value.Expires < now).ToArray())
+        {
+            logger.LogInformation("Channel {Channel}: gateway {Gateway} did not renew its join; no longer sending to it", Name, id);
+            _gateways.Remove(id);
+        }
+        return Task.WhenAll(_gateways.Values.Select(async joined =>
         {
             try
             {
-                await _stream!.OnNextAsync(message.IdempotencyKey is null ? message : message with { IdempotencyKey = null });
+                await joined.Stream.OnNextAsync(delivery);
             }
             catch (Exception ex)
             {
-                // The stream is only the fast path: gateways find the hole by offset or head check and read it from history.
-                logger.LogWarning(ex, "Channel {Channel}: streaming offset {Offset} failed; subscribers will fill it from history", Name, message.Offset);
+                // The stream is only the fast path: the gateway finds the hole by offset or head check and reads it from history.
+                logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed; it will fill them from history",
+                    Name, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId);
             }
-        }
+        }));
+    }
+
+    private sealed class Joined(GatewayRoute route, IAsyncStream<DeliveryBatch> stream)
+    {
+        public GatewayRoute Route { get; } = route;
+        public IAsyncStream<DeliveryBatch> Stream { get; } = stream;
+        public DateTimeOffset Expires { get; set; }
     }
 
     private void Trim() =>
