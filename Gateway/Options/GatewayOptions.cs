@@ -34,7 +34,7 @@ public sealed class GatewayOptions
     /// <summary>
     /// Channels without traffic are checked once per this interval (spread over it): idle streams cost almost nothing.
     /// Each check renews this gateway's join of the channel (a join lasts three intervals) and keeps the channel's
-    /// grain active: keep it below the silo's grain collection age (Orleans default 15 min).
+    /// grain active: keep it below the channel grains' collection age (20 min, ChannelGrain).
     /// </summary>
     public TimeSpan QuietCheckInterval { get; set; } = TimeSpan.FromMinutes(5);
 

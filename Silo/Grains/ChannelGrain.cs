@@ -3,6 +3,7 @@ using LongLived.Silo.History;
 using LongLived.Silo.Options;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.Configuration;
 using Orleans.Streams;
 
 namespace LongLived.Silo.Grains;
@@ -19,6 +20,7 @@ namespace LongLived.Silo.Grains;
 /// it is stored. Every method but the flush is synchronous, so each runs atomically between awaits.
 /// </summary>
 [Reentrant]
+[CollectionAgeLimit(Minutes = 20)] // longer than Gateway:QuietCheckInterval: a joined channel stays active between checks
 public sealed class ChannelGrain(
     [PersistentState("channel", StreamNames.ChannelStorage)] IPersistentState<ChannelState> state,
     ChannelLogs logs,
