@@ -20,7 +20,7 @@ public sealed class GatewayOptions
     public int MaxStreamsPerConnection { get; set; } = 10_000;
 
     /// <summary>Orleans delivery streams this gateway listens on (channels are spread over them by name).</summary>
-    public int DeliveryShards { get; set; } = 4;
+    public int DeliveryShards { get; set; } = 16;
 
     /// <summary>Messages buffered per stream for a slow consumer; beyond it the stream ends with RESOURCE_EXHAUSTED and the client resumes.</summary>
     public int StreamBufferCapacity { get; set; } = 1024;

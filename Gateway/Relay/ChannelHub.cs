@@ -81,7 +81,7 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
                 {
                     try
                     {
-                        await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease);
+                        entry.SeenHead = (await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease)).Head;
                         entry.Joined = true;
                     }
                     catch
@@ -153,8 +153,11 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
         internal bool Closed { get; set; }
         public IReadOnlyList<IChannelSink> Sinks => Volatile.Read(ref _sinks);
 
-        /// <summary>When (Environment.TickCount64) this channel last showed news: a live message, or a head check that found more.</summary>
-        internal long HeardAt = Environment.TickCount64;
+        /// <summary>
+        /// When (Environment.TickCount64) this channel last showed news: a live message, or a head check that found more.
+        /// A new channel has none: its joiner just read the head, and what follows arrives live.
+        /// </summary>
+        internal long HeardAt = long.MinValue / 2;
 
         /// <summary>The newest offset seen here, live or by a head check.</summary>
         internal ulong SeenHead;

@@ -22,17 +22,17 @@ public sealed class Deployment : IAsyncDisposable
     /// <summary>One silo with embedded defaults (memory storage and streams) and <paramref name="gateways"/> gateways.</summary>
     public static async Task<Deployment> ProductAsync(string logDir, int gateways, TimeSpan generatorInterval, int historyMaxCount = 1000)
     {
-        var silo = ServerProcess.Silo(logDir, $"--Orleans:SiloPort={SiloPort}", $"--Orleans:GatewayPort={SiloGatewayPort}",
+        var silo = ServerProcess.Silo(logDir, [$"--Orleans:SiloPort={SiloPort}", $"--Orleans:GatewayPort={SiloGatewayPort}",
             $"--Silo:HttpPort={SiloHttpPort}", "--Silo:Dashboard=false",
-            $"--Generator:Interval={generatorInterval}", $"--History:MaxCount={historyMaxCount}");
+            $"--Generator:Interval={generatorInterval}", $"--History:MaxCount={historyMaxCount}", .. ExtraArgs("BENCH_SILO_ARGS")]);
         var processes = new List<ServerProcess> { silo };
         try
         {
             await silo.WaitForPortAsync(SiloGatewayPort, TimeSpan.FromSeconds(60));
             for (var i = 0; i < gateways; i++)
             {
-                processes.Add(ServerProcess.Gateway($"gateway{i + 1}", logDir, $"--Gateway:Port={FirstGatewayPort + i}",
-                    $"--Gateway:AdminPort={FirstGatewayPort + 1000 + i}", $"--Orleans:GatewayPorts:0={SiloGatewayPort}"));
+                processes.Add(ServerProcess.Gateway($"gateway{i + 1}", logDir, [$"--Gateway:Port={FirstGatewayPort + i}",
+                    $"--Gateway:AdminPort={FirstGatewayPort + 1000 + i}", $"--Orleans:GatewayPorts:0={SiloGatewayPort}", .. ExtraArgs("BENCH_GATEWAY_ARGS")]));
             }
             for (var i = 0; i < gateways; i++) await processes[i + 1].WaitForPortAsync(FirstGatewayPort + i, TimeSpan.FromSeconds(60));
         }
@@ -51,6 +51,10 @@ public sealed class Deployment : IAsyncDisposable
         await bare.WaitForPortAsync(BarePort, TimeSpan.FromSeconds(60));
         return new Deployment("bare", [bare], [$"http://127.0.0.1:{BarePort}"]);
     }
+
+    /// <summary>Settings under test, e.g. BENCH_SILO_ARGS="--Orleans:StreamPollPeriod=00:00:00.005".</summary>
+    private static string[] ExtraArgs(string variable) =>
+        Environment.GetEnvironmentVariable(variable)?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
 
     public double CpuSeconds => Processes.Where(p => p.Running).Sum(p => p.CpuSeconds);
 

@@ -10,7 +10,7 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StreamWriter _log;
 
-    private ServerProcess(string name, string dll, IEnumerable<string> args, string logDir)
+    private ServerProcess(string name, string dll, string[] args, string logDir)
     {
         Name = name;
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
