@@ -17,6 +17,8 @@ namespace LongLived.Gateway.Relay;
 public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, ClusterConnection connection, GatewayMetrics metrics,
     IOptions<GatewayOptions> options, ILogger<HeadCheckService> logger) : BackgroundService
 {
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.HeadCheckInterval;
@@ -66,7 +68,8 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
                     {
                         metrics.HeadChecked(check.Reason!);
                         // Join, not just read: renews this gateway's join (a new activation after a silo loss has none).
-                        var head = await cluster.GetGrain<IChannelGrain>(channel.Name).Join(hub.Route, hub.JoinLease);
+                        // Bounded: a call to a silo that just died hangs until it is declared dead, and must not hold the round.
+                        var head = await cluster.GetGrain<IChannelGrain>(channel.Name).Join(hub.Route, hub.JoinLease).WaitAsync(CallTimeout, stoppingToken);
                         if (head.Head > channel.SeenHead || head.Head < channel.SeenHead)
                         {
                             // News (or a new numbering): keep checking this channel until it is quiet again.
@@ -75,9 +78,11 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
                         }
                         foreach (var sink in channel.Sinks) sink.OfferHead(channel.Name, head);
                     }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                     {
-                        logger.LogWarning(ex, "Head check of channel {Channel} failed", channel.Name);
+                        // Try again next round.
+                        Volatile.Write(ref channel.HeardAt, Environment.TickCount64);
+                        logger.LogWarning("Head check of channel {Channel} failed ({Error}); retrying next round", channel.Name, ex.Message);
                     }
                 }).ContinueWith(_ => { }, TaskScheduler.Default); // a stop in the middle of a round is not a failure
         }
@@ -88,7 +93,7 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
     {
         try
         {
-            var hosts = await cluster.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+            var hosts = await cluster.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(CallTimeout);
             return string.Join(',', hosts.Keys.Select(s => s.ToString()).Order(StringComparer.Ordinal));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

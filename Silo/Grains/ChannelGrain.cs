@@ -113,6 +113,12 @@ public sealed class ChannelGrain(
     public Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease)
     {
         var expires = time.GetUtcNow() + lease;
+        if (ChannelNames.TryGetClientId(Name, out _) && (_gateways.Count > 1 || !_gateways.ContainsKey(gateway.GatewayId)))
+        {
+            // A client's own channel has one live session, so one gateway: the newest joiner. The others held a session
+            // that moved here (their gateway may be dead): stop sending to them at once instead of at lease end.
+            foreach (var other in _gateways.Keys.Where(id => id != gateway.GatewayId).ToArray()) _gateways.Remove(other);
+        }
         if (_gateways.TryGetValue(gateway.GatewayId, out var joined) && joined.Route == gateway)
         {
             joined.Expires = expires;

@@ -72,10 +72,10 @@ public sealed class Report(string mode, string label, int runs, DateTimeOffset s
         md.AppendLine("streams) and one gateway (three for fan-out, two for failover); the baseline is `bench/BareRelay`, a bare grpc-dotnet server of the");
         md.AppendLine("same `protos.Longlived` contract streaming from memory with the gateway's Kestrel settings. One load client (8 HTTP/2");
         md.AppendLine("connections per server) drives both sides, in the same run, on the same machine: every process shares its cores.").AppendLine();
-        md.AppendLine($"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}. Run started {started:u}, mode `{mode}`, median of {runs} run(s) where a scenario repeats.").AppendLine();
+        md.AppendLine($"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}. Run started {started:u}, mode `{mode}`; the history scenario is the median of {runs} run(s), the others are single runs (minutes long, or a series).").AppendLine();
         md.AppendLine($"Scale of this run: idle {V("idle.streams")} streams; own channel {V("ownChannel.clients")} clients × 1 msg/s for {V("ownChannel.seconds")} s; fan-out {V("fanout.subscribers")} subscribers over {V("fanout.gateways")} gateways; failover {V("failover.clients")} clients.").AppendLine();
         md.Append("| figure | bare relay | LongLived | ratio | target |");
-        if (before is not null) md.Append(" before the redesign |");
+        if (before is not null) md.Append($" before the redesign ({before["mode"]} run) |");
         md.AppendLine().Append("|---|---|---|---|---|").AppendLine(before is null ? "" : "---|");
         foreach (var row in Rows)
         {
