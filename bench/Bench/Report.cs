@@ -12,7 +12,9 @@ public sealed class Report(string mode, string label, int runs, DateTimeOffset s
     private static readonly (string What, string Product, string? Bare, string Unit, string Target)[] Rows =
     [
         ("gateway memory per idle stream", "idle.gatewayKBPerStream", "idle.bareKBPerStream", "KB", "≤ 1.5 × bare"),
+        ("gateway GC heap per idle stream (live objects)", "idle.gatewayHeapKBPerStream", "idle.bareHeapKBPerStream", "KB", ""),
         ("silo memory per idle client", "idle.siloKBPerClient", null, "KB", "≤ 4 KB"),
+        ("silo GC heap per idle client (live objects)", "idle.siloHeapKBPerClient", null, "KB", ""),
         ("time to establish the idle streams", "idle.establishSeconds", "idle.bareEstablishSeconds", "s", "≤ 2 × bare"),
         ("CPU while the idle streams stay idle (all servers)", "idle.cpuCores", "idle.bareCpuCores", "cores", "≤ 0.05 (50k streams)"),
         ("own channel: delivered / offered", "ownChannel.deliveredRatio", "ownChannel.bareDeliveredRatio", "", "≥ 0.999"),

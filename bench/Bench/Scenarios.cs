@@ -31,11 +31,14 @@ public static class Scenarios
                 var after = await RssAfterGcAsync(deployment);
                 var side = bare ? "bare" : "gateway";
                 var kb = (after["relay"] - before["relay"]) / 1024.0 / n;
+                var heapKB = (after["relay.heap"] - before["relay.heap"]) / 1024.0 / n;
+                figures.Add($"{side}HeapKBPerStream", n, heapKB);
                 figures.Add($"{side}KBPerStream", n, kb);
                 figures.Add($"{side}EstablishSeconds", n, opened.EstablishSeconds);
                 if (n == sizes[^1])
                 {
                     figures[bare ? "idle.bareKBPerStream" : "idle.gatewayKBPerStream"] = kb;
+                    figures[bare ? "idle.bareHeapKBPerStream" : "idle.gatewayHeapKBPerStream"] = heapKB;
                     figures[bare ? "idle.bareEstablishSeconds" : "idle.establishSeconds"] = opened.EstablishSeconds;
                     figures[bare ? "idle.bareErrors" : "idle.errors"] = opened.NotEstablished;
                     figures.Processes[$"idle {side} {n}"] = idleProcesses;
@@ -44,8 +47,13 @@ public static class Scenarios
                 if (!bare)
                 {
                     var silo = (after["silo"] - before["silo"]) / 1024.0 / n;
+                    var siloHeap = (after["silo.heap"] - before["silo.heap"]) / 1024.0 / n;
                     figures.Add("siloKBPerClient", n, silo);
-                    if (n == sizes[^1]) figures["idle.siloKBPerClient"] = silo;
+                    if (n == sizes[^1])
+                    {
+                        figures["idle.siloKBPerClient"] = silo;
+                        figures["idle.siloHeapKBPerClient"] = siloHeap;
+                    }
                 }
                 Console.WriteLine($"  idle {n,7} {(bare ? "bare" : "product"),-8} established in {opened.EstablishSeconds:F1} s ({opened.NotEstablished} not), {kb:F1} KB/stream");
             }
@@ -217,13 +225,15 @@ public static class Scenarios
 
     private static string Key(string group, string prefix, string name) => prefix.Length == 0 ? $"{group}.{char.ToLowerInvariant(name[0])}{name[1..]}" : $"{group}.{prefix}{name}";
 
+    /// <summary>Per role ("silo", "relay"): RSS after a forced GC, and the GC heap ("silo.heap", "relay.heap").</summary>
     private static async Task<Dictionary<string, long>> RssAfterGcAsync(Deployment deployment)
     {
         var rss = new Dictionary<string, long>();
         foreach (var process in deployment.Processes)
         {
-            await process.ForceGcAsync();
-            rss[process.Name == "silo" ? "silo" : "relay"] = process.RssBytes;
+            var role = process.Name == "silo" ? "silo" : "relay";
+            rss[$"{role}.heap"] = await process.ForceGcAsync();
+            rss[role] = process.RssBytes;
         }
         return rss;
     }

@@ -53,20 +53,38 @@ public sealed class ServerProcess : IAsyncDisposable
         throw new TimeoutException($"{Name}: port {port} not open after {timeout} (running: {Running})");
     }
 
-    /// <summary>Forces a full GC in the process (dotnet-gcdump induces one) so RSS reflects live memory; false when the tool is missing.</summary>
-    public async Task<bool> ForceGcAsync()
+    /// <summary>
+    /// Forces a full GC in the process (dotnet-gcdump induces one) so RSS reflects live memory, and returns the GC heap
+    /// bytes the dump found (0 when the tool is missing or failed).
+    /// </summary>
+    public async Task<long> ForceGcAsync()
     {
         var file = Path.Combine(Path.GetTempPath(), $"bench-{Pid}.gcdump");
-        var info = new ProcessStartInfo("dotnet", ["tool", "run", "dotnet-gcdump", "collect", "-p", Pid.ToString(), "-o", file])
+        try
+        {
+            if (await ToolAsync(["collect", "-p", Pid.ToString(), "-o", file]) is null) return 0;
+            var report = await ToolAsync(["report", file]);
+            var line = report?.Split('\n').FirstOrDefault(l => l.Contains("GC Heap bytes"));
+            return line is null ? 0 : long.Parse(line.Trim().Split(' ')[0].Replace(",", ""));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static async Task<string?> ToolAsync(string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet", ["tool", "run", "dotnet-gcdump", .. args])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root,
         };
         using var tool = Process.Start(info)!;
+        var output = tool.StandardOutput.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         try { await tool.WaitForExitAsync(timeout.Token); }
-        catch (OperationCanceledException) { tool.Kill(); return false; }
-        File.Delete(file);
-        return tool.ExitCode == 0;
+        catch (OperationCanceledException) { tool.Kill(); return null; }
+        return tool.ExitCode == 0 ? await output : null;
     }
 
     /// <summary>kill -9.</summary>
