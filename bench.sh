@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The benchmark suite: ./bench.sh [quick|full] [--only idle,own,fanout,history,failover] [--label before]
-# quick: under 5 minutes; full: under 30. Writes bench/results/latest.json and docs/benchmarks.md (+ docs/img/*.png).
+# The benchmark suite: ./bench.sh [quick|full] [--only idle,own,fanout,history,failover] [--label before] | render [label]
+# quick: under 5 minutes; full: about 30. Writes bench/results/latest.json and docs/benchmarks.md (+ docs/img/*.png);
+# a run with --only writes bench/results/<label>.json only (default label: partial).
 set -euo pipefail
 cd "$(dirname "$0")"
 dotnet tool restore >/dev/null # dotnet-gcdump: forces a full GC before memory is read

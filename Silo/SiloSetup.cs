@@ -51,6 +51,11 @@ public static class SiloSetup
             {
                 streams.ConfigurePartitioning(cluster.StreamQueues);
                 streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = cluster.StreamPollPeriod));
+                streams.ConfigureCacheEviction(eviction => eviction.Configure(o =>
+                {
+                    o.DataMaxAgeInCache = cluster.StreamCacheAge;
+                    o.DataMinTimeInCache = cluster.StreamCacheAge / 2;
+                }));
             });
         });
         return builder;

@@ -67,8 +67,11 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
         }
     }
 
-    /// <summary>Starts delivering the channel's live messages to <paramref name="sink"/>; dispose the result to stop.</summary>
-    public async Task<IAsyncDisposable> JoinAsync(string channel, IChannelSink sink, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts delivering the channel's live messages to <paramref name="sink"/>; dispose the result to stop. When this
+    /// call joined the channel for the gateway, the result carries the head the grain returned.
+    /// </summary>
+    public async Task<Membership> JoinAsync(string channel, IChannelSink sink, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -77,11 +80,13 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
             try
             {
                 if (entry.Closed) continue; // the last subscriber left while we waited: take a fresh entry
+                ChannelHead? head = null;
                 if (!entry.Joined)
                 {
                     try
                     {
-                        entry.SeenHead = (await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease)).Head;
+                        head = await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease);
+                        entry.SeenHead = head.Head;
                         entry.Joined = true;
                     }
                     catch
@@ -97,7 +102,7 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
                     }
                 }
                 entry.Add(sink);
-                return new Membership(this, entry, sink);
+                return new Membership(this, entry, sink, head);
             }
             finally
             {
@@ -179,9 +184,12 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
         }
     }
 
-    private sealed class Membership(ChannelHub hub, HubChannel entry, IChannelSink sink) : IAsyncDisposable
+    /// <summary>One sink's place in a channel; <see cref="Head"/>: the head when this join was the gateway's first.</summary>
+    public sealed class Membership(ChannelHub hub, HubChannel entry, IChannelSink sink, ChannelHead? head) : IAsyncDisposable
     {
         private int _disposed;
+
+        public ChannelHead? Head { get; } = head;
 
         public ValueTask DisposeAsync() =>
             Interlocked.Exchange(ref _disposed, 1) == 0 ? new ValueTask(hub.LeaveAsync(entry, sink)) : ValueTask.CompletedTask;

@@ -25,13 +25,13 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
     public async Task RunAsync(SubscriberSession session, IReadOnlyDictionary<string, Position> positions,
         IServerStreamWriter<Response> writer, ServerCallContext call, CancellationToken cancellationToken)
     {
-        var memberships = new List<IAsyncDisposable>(session.Channels.Count);
+        var memberships = new List<ChannelHub.Membership>(session.Channels.Count);
         try
         {
             // Live first: whatever is published while the history is read lands in the session buffer.
             foreach (var channel in session.Channels) memberships.Add(await hub.JoinAsync(channel, session, cancellationToken));
 
-            var starts = await Task.WhenAll(session.Channels.Select(c => StartAsync(c, positions.GetValueOrDefault(c))));
+            var starts = await Task.WhenAll(session.Channels.Select((c, i) => StartAsync(c, positions.GetValueOrDefault(c), memberships[i].Head)));
             // Acknowledgements without positions (the original contract) count on from where the own channel starts.
             var own = starts[0].Cursor;
             await grains.GetGrain<IClientGrain>(session.ClientId).Started(session.SessionId, new ChannelPosition(own.Last, own.Epoch));
@@ -59,13 +59,14 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
         }
     }
 
-    private async Task<Start> StartAsync(string channel, Position? position)
+    private async Task<Start> StartAsync(string channel, Position? position, ChannelHead? joinedAt)
     {
         var grain = grains.GetGrain<IChannelGrain>(channel);
         if (position is null)
         {
-            // A new subscriber starts at the head: it gets everything published from now on.
-            var head = await grain.Touch();
+            // A new subscriber starts at the head (the one its join just returned, if it joined): it gets everything
+            // published from now on.
+            var head = joinedAt ?? await grain.Touch();
             return new Start(new ChannelCursor(channel, head.Epoch, head.Head), new HistoryPage(head.Epoch, head.Head, true, [], head.Head + 1), Resume.None);
         }
         var page = await grain.Read(position.Offset, position.Epoch, _pageSize);

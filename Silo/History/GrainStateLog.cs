@@ -14,12 +14,9 @@ public sealed class GrainStateLog(IPersistentState<ChannelState> state, string c
 
     public async Task<StoredChannel?> OpenAsync(CancellationToken cancellationToken)
     {
-        StoredChannel? stored = null;
-        if (!string.IsNullOrEmpty(S.Epoch) && !S.Open)
-        {
-            var offset = S.Head - (ulong)S.Entries.Count;
-            stored = new StoredChannel(S.Epoch, S.Head, [.. S.Entries.Select(e => e.ToMessage(channel, ++offset, S.Epoch))]);
-        }
+        if (string.IsNullOrEmpty(S.Epoch) || S.Open) return null; // new, or the last activation crashed: StartEpochAsync writes
+        var offset = S.Head - (ulong)S.Entries.Count;
+        var stored = new StoredChannel(S.Epoch, S.Head, [.. S.Entries.Select(e => e.ToMessage(channel, ++offset, S.Epoch))]);
         S.Open = true; // cleared by CloseAsync: still set at the next activation means this one crashed
         S.Entries = [];
         await state.WriteOrFailAsync($"channel {channel}, activation", cancellationToken);

@@ -44,4 +44,10 @@ public sealed class SiloClusterOptions
 
     /// <summary>Number of in-memory stream queues (must match the gateways).</summary>
     public int StreamQueues { get; set; } = 8;
+
+    /// <summary>
+    /// How long delivered stream events stay in the queue cache (Orleans keeps 30 minutes by default). History is the
+    /// truth, so the cache only has to cover delivery: a longer cache is silo memory growing with traffic.
+    /// </summary>
+    public TimeSpan StreamCacheAge { get; set; } = TimeSpan.FromMinutes(1);
 }

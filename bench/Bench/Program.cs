@@ -1,10 +1,18 @@
 using LongLived.Bench;
 
 // ./bench.sh [quick|full] [--only idle,own,fanout,history,failover] [--label name]
+// ./bench.sh render [label]: docs/benchmarks.md again from bench/results/<label>.json (default latest)
+if (args.FirstOrDefault() == "render")
+{
+    var source = Repo.Path($"bench/results/{(args.Length > 1 ? args[1] : "latest")}.json");
+    Report.Load(source).Render(Repo.Path("bench/results"), Repo.Path("docs"));
+    Console.WriteLine($"docs/benchmarks.md rendered from {source}");
+    return 0;
+}
 var mode = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "quick";
 if (mode is not ("quick" or "full")) { Console.Error.WriteLine("usage: bench [quick|full] [--only idle,own,fanout,history,failover] [--label name]"); return 2; }
 var only = Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
-var label = Option("--label") ?? "latest";
+var label = Option("--label") ?? (args.Contains("--only") ? "partial" : "latest");
 var quick = mode == "quick";
 var runs = quick ? 1 : 3;
 var logs = Repo.Path("bench/results/logs");
@@ -20,8 +28,11 @@ await RunAsync("history", runs, () => Scenarios.HistoryAsync(logs, quick ? 200 :
 await RunAsync("failover", 1, () => Scenarios.FailoverAsync(logs, quick ? 1_000 : 10_000));
 
 var report = new Report(mode, label, runs, started, all);
-report.Write(Repo.Path("bench/results"), Repo.Path("docs"));
-Console.WriteLine($"bench {mode}: done in {(DateTimeOffset.UtcNow - started).TotalMinutes:F1} min; bench/results/{label}.json, docs/benchmarks.md");
+// A partial run (--only) is an experiment: it goes to its own file and leaves latest.json and the docs to full runs.
+var partial = only is not null;
+report.Write(Repo.Path("bench/results"), partial ? null : Repo.Path("docs"));
+Console.WriteLine($"bench {mode}: done in {(DateTimeOffset.UtcNow - started).TotalMinutes:F1} min; " +
+    (partial ? $"bench/results/{label}.json" : $"bench/results/latest.json{(label == "latest" ? "" : $", {label}.json")}, docs/benchmarks.md"));
 return 0;
 
 async Task RunAsync(string name, int times, Func<Task<Figures>> scenario)

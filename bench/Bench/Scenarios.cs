@@ -124,8 +124,9 @@ public static class Scenarios
             var servers = deployment.Addresses.Count;
             var recorder = new Recorder(step);
             await using var opened = await Opened.StartAsync(load, subscribers, i => [i % servers], ["fanout"], "fan", recorder, TimeSpan.FromSeconds(300));
-            await PublishAtRateAsync(load, "fanout", 10, TimeSpan.FromSeconds(2)); // warm-up, not measured: the first deliveries pay JIT
-            await Task.Delay(2000);
+            // Warm-up, not measured: the first deliveries pay JIT. Three messages, then time to drain them.
+            await PublishAtRateAsync(load, "fanout", 3, TimeSpan.FromSeconds(1));
+            await Task.Delay(5000);
             var side = bare ? "bare" : "product";
             double best = 0;
             foreach (var rate in rates)
