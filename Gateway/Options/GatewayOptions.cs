@@ -52,9 +52,9 @@ public sealed class GatewayOptions
     public TimeSpan ClusterLossTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// How long a drain (SIGTERM) may take: streams end with UNAVAILABLE at once, then their channel subscriptions are
-    /// left in parallel within this time; the host's shutdown timeout is this plus 5 s. Container stop grace periods
-    /// must be longer (docker-compose.yml: 40 s).
+    /// How long a drain (SIGTERM) may take: streams end with UNAVAILABLE at once (the gateway's channel joins are left
+    /// to run out with their lease); the host's shutdown timeout is this plus 5 s. Container stop grace periods must be
+    /// longer (docker-compose.yml: 40 s). Also bounds each Leave of a channel outside a drain.
     /// </summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
 

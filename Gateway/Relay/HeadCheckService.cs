@@ -70,7 +70,7 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
                         // Join, not just read: renews this gateway's join (a new activation after a silo loss has none).
                         // Bounded: a call to a silo that just died hangs until it is declared dead, and must not hold the round.
                         var head = await cluster.GetGrain<IChannelGrain>(channel.Name).Join(hub.Route, hub.JoinLease).WaitAsync(CallTimeout, stoppingToken);
-                        if (head.Head > channel.SeenHead || head.Head < channel.SeenHead)
+                        if (head.Head != channel.SeenHead)
                         {
                             // News (or a new numbering): keep checking this channel until it is quiet again.
                             channel.SeenHead = head.Head;

@@ -138,7 +138,9 @@ public sealed class Report(string mode, string label, int runs, DateTimeOffset s
         md.AppendLine("| step | process | CPU cores | RSS MB |").AppendLine("|---|---|---|---|");
         foreach (var (step, list) in figures.Processes)
             foreach (var p in list) md.AppendLine($"| {step} | {p.Name} | {p.Cores:0.###} | {p.RssMB:0.#} |");
-        md.AppendLine().AppendLine("![latency CDF](img/bench-latency-cdf.png)").AppendLine();
+        md.AppendLine().AppendLine(figures.Series.Count > 0 ? "Plots of this run:"
+            : "Plots of the most recent run that recorded plot data (bench/results/latest.json; this run predates it):").AppendLine();
+        md.AppendLine("![latency CDF](img/bench-latency-cdf.png)").AppendLine();
         md.AppendLine("![latency over time](img/bench-latency-over-time.png)").AppendLine();
         md.AppendLine("![memory per stream](img/bench-memory.png)").AppendLine();
         md.AppendLine("![fan-out delivered vs offered](img/bench-fanout.png)").AppendLine();
