@@ -1,9 +1,6 @@
 using System.Text.RegularExpressions;
 using Grpc.Core;
 using LongLived.Contracts;
-using LongLived.Gateway;
-using LongLived.Silo;
-using Microsoft.AspNetCore.Builder;
 
 namespace LongLived.Tests;
 
@@ -16,20 +13,11 @@ public sealed class HeadCheckCostTests
     [Fact]
     public async Task Idle_channels_are_not_checked_and_a_publishing_channel_is()
     {
-        string[] common = ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId=quiet-{Guid.NewGuid():N}"];
-        var siloGatewayPort = ClusterFixture.FreePort();
-        var siloBuilder = WebApplication.CreateBuilder([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
-            $"--Orleans:GatewayPort={siloGatewayPort}", "--Silo:HttpPort=0", "--Generator:Interval=00:00:00"]);
-        siloBuilder.AddLongLivedSilo();
-        await using var silo = siloBuilder.Build();
-        await silo.StartAsync();
-        var port = ClusterFixture.FreePort();
-        var adminPort = ClusterFixture.FreePort();
-        await using var gateway = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
-            $"--Orleans:GatewayPorts:0={siloGatewayPort}", "--Gateway:HeadCheckInterval=00:00:00.500", "--Gateway:QuietCheckInterval=01:00:00"]);
-        await gateway.StartAsync();
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        var client = new Longlived.LonglivedClient(channel);
+        await using var cluster = await OwnCluster.StartAsync(
+            ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId=quiet-{Guid.NewGuid():N}"],
+            silo: ["--Generator:Interval=00:00:00"],
+            gateway: ["--Gateway:HeadCheckInterval=00:00:00.500", "--Gateway:QuietCheckInterval=01:00:00"]);
+        var client = cluster.Client;
         using var http = new HttpClient();
         var topic = TestStreams.NewId("quiet");
         var calls = Enumerable.Range(0, 20).Select(i => client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("idle"), topic))).ToList();
@@ -51,15 +39,13 @@ public sealed class HeadCheckCostTests
         finally
         {
             foreach (var call in calls) call.Dispose();
-            await gateway.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
-            await silo.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
         }
 
         async Task<long> ChecksAsync()
         {
             // Metrics are collected asynchronously: give the exporter a moment, then sum the series over reasons.
             await Task.Delay(300);
-            var text = await http.GetStringAsync($"http://127.0.0.1:{adminPort}/metrics");
+            var text = await http.GetStringAsync($"http://127.0.0.1:{cluster.AdminPort}/metrics");
             return Regex.Matches(text, @"^longlived_gateway_head_checks_total\{[^}]*\} (\d+)", RegexOptions.Multiline)
                 .Sum(m => long.Parse(m.Groups[1].Value));
         }

@@ -1,7 +1,4 @@
 using LongLived.Contracts;
-using LongLived.Gateway;
-using LongLived.Silo;
-using Microsoft.AspNetCore.Builder;
 using StackExchange.Redis;
 
 namespace LongLived.Tests.Failover;
@@ -16,47 +13,30 @@ public sealed class RedisHistoryTests
         await using var redis = NodeProcess.Redis(redisPort);
         redis.Start();
         await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
-        string[] common = [$"--Orleans:Redis=127.0.0.1:{redisPort}", $"--Orleans:ClusterId=history-{Guid.NewGuid():N}",
-            "--Logging:LogLevel:Default=Critical", "--History:MaxCount=100"];
-        var siloBuilder = WebApplication.CreateBuilder([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
-            $"--Orleans:GatewayPort={ClusterFixture.FreePort()}", "--Silo:HttpPort=0"]);
-        siloBuilder.AddLongLivedSilo();
-        var silo = siloBuilder.Build();
-        await silo.StartAsync();
-        var port = ClusterFixture.FreePort();
-        var gateway = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}"]);
-        await gateway.StartAsync();
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        var client = new Longlived.LonglivedClient(channel);
+        await using var cluster = await OwnCluster.StartAsync([$"--Orleans:Redis=127.0.0.1:{redisPort}",
+            $"--Orleans:ClusterId=history-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical", "--History:MaxCount=100"]);
+        var client = cluster.Client;
         var topic = TestStreams.NewId("logged");
         var payload = new string('x', 100);
-        try
-        {
-            PublishResponse last = null!;
-            for (var i = 0; i < 150; i++) last = await client.PublishAsync(new PublishRequest { Channel = topic, Data = payload });
+        PublishResponse last = null!;
+        for (var i = 0; i < 150; i++) last = await client.PublishAsync(new PublishRequest { Channel = topic, Data = payload });
 
-            await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}");
-            var db = connection.GetDatabase();
-            var entries = await db.StreamRangeAsync($"ll:{{{topic}}}:log");
-            // Capped at History:MaxCount (approximately, as XADD MAXLEN ~ trims whole nodes), newest last, no holes.
-            Assert.InRange(entries.Length, 100, 150);
-            Assert.Equal("150-1", (string)entries[^1].Id!);
-            Assert.Equal(Enumerable.Range(151 - entries.Length, entries.Length).Select(o => $"{o}-1"), entries.Select(e => (string)e.Id!));
-            Assert.All(entries, e =>
-            {
-                Assert.Equal(payload, (string)e["d"]!);
-                // What an entry carries besides its payload: field names and the publish time, no channel name or epoch.
-                var overhead = e.Values.Sum(v => ((string)v.Name!).Length + ((string)v.Value!).Length) - payload.Length;
-                Assert.InRange(overhead, 1, 32);
-            });
-            var meta = (await db.HashGetAllAsync($"ll:{{{topic}}}:meta")).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
-            Assert.Equal(last.Epoch, meta["epoch"]);
-            Assert.Equal("150", meta["head"]);
-        }
-        finally
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}");
+        var db = connection.GetDatabase();
+        var entries = await db.StreamRangeAsync($"ll:{{{topic}}}:log");
+        // Capped at History:MaxCount (approximately, as XADD MAXLEN ~ trims whole nodes), newest last, no holes.
+        Assert.InRange(entries.Length, 100, 150);
+        Assert.Equal("150-1", (string)entries[^1].Id!);
+        Assert.Equal(Enumerable.Range(151 - entries.Length, entries.Length).Select(o => $"{o}-1"), entries.Select(e => (string)e.Id!));
+        Assert.All(entries, e =>
         {
-            await gateway.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
-            await silo.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
-        }
+            Assert.Equal(payload, (string)e["d"]!);
+            // What an entry carries besides its payload: field names and the publish time, no channel name or epoch.
+            var overhead = e.Values.Sum(v => ((string)v.Name!).Length + ((string)v.Value!).Length) - payload.Length;
+            Assert.InRange(overhead, 1, 32);
+        });
+        var meta = (await db.HashGetAllAsync($"ll:{{{topic}}}:meta")).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        Assert.Equal(last.Epoch, meta["epoch"]);
+        Assert.Equal("150", meta["head"]);
     }
 }

@@ -1,9 +1,6 @@
 using Grpc.Core;
 using LongLived.Contracts;
 using LongLived.Contracts.Grains;
-using LongLived.Gateway;
-using LongLived.Silo;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LongLived.Tests.Failover;
@@ -21,16 +18,8 @@ public sealed class StorageFailureTests
         await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
         string[] common = [$"--Orleans:Redis=127.0.0.1:{redisPort},connectTimeout=1000,asyncTimeout=2000,syncTimeout=2000",
             $"--Orleans:ClusterId=storage-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical", "--Logging:LogLevel:Orleans=Critical"];
-        var siloBuilder = WebApplication.CreateBuilder([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
-            $"--Orleans:GatewayPort={ClusterFixture.FreePort()}", "--Silo:HttpPort=0"]);
-        siloBuilder.AddLongLivedSilo();
-        var silo = siloBuilder.Build();
-        await silo.StartAsync();
-        var port = ClusterFixture.FreePort();
-        var gateway = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}"]);
-        await gateway.StartAsync();
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        var client = new Longlived.LonglivedClient(channel);
+        var cluster = await OwnCluster.StartAsync(common);
+        var client = cluster.Client;
         var topic = TestStreams.NewId("stored");
         try
         {
@@ -58,14 +47,13 @@ public sealed class StorageFailureTests
                 }
             }
 
-            var history = await silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IChannelGrain>(topic).Read(0, null, 100);
+            var history = await cluster.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IChannelGrain>(topic).Read(0, null, 100);
             Assert.Equal(["before", "after"], history.Messages.Select(m => m.Data));
             Assert.Equal([1UL, 2UL], history.Messages.Select(m => m.Offset));
         }
         finally
         {
-            await gateway.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
-            await silo.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
+            await cluster.DisposeAsync();
             await redis.DisposeAsync();
             Directory.Delete(dir, recursive: true);
         }

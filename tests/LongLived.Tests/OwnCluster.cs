@@ -1,0 +1,57 @@
+using LongLived.Contracts;
+using LongLived.Gateway;
+using LongLived.Silo;
+using Microsoft.AspNetCore.Builder;
+
+namespace LongLived.Tests;
+
+/// <summary>
+/// A silo and a gateway of a test's own, started in this process with the production setup (SiloSetup,
+/// GatewaySetup): for tests that need settings the shared fixture cannot have (Redis, intervals, a silo stopped).
+/// </summary>
+public sealed class OwnCluster : IAsyncDisposable
+{
+    private OwnCluster(WebApplication silo, WebApplication gateway, int port, int adminPort)
+    {
+        Silo = silo;
+        Gateway = gateway;
+        Port = port;
+        AdminPort = adminPort;
+        Channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        Client = new Longlived.LonglivedClient(Channel);
+    }
+
+    public WebApplication Silo { get; }
+    public WebApplication Gateway { get; }
+    public int Port { get; }
+    public int AdminPort { get; }
+    public Grpc.Net.Client.GrpcChannel Channel { get; }
+    public Longlived.LonglivedClient Client { get; }
+
+    /// <summary><paramref name="common"/> goes to both hosts, then each gets its ports and its own extra settings.</summary>
+    public static async Task<OwnCluster> StartAsync(string[] common, string[]? silo = null, string[]? gateway = null)
+    {
+        var siloGatewayPort = ClusterFixture.FreePort();
+        var siloBuilder = WebApplication.CreateBuilder([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
+            $"--Orleans:GatewayPort={siloGatewayPort}", "--Silo:HttpPort=0", .. silo ?? []]);
+        siloBuilder.AddLongLivedSilo();
+        var siloApp = siloBuilder.Build();
+        await siloApp.StartAsync();
+        var port = ClusterFixture.FreePort();
+        var adminPort = ClusterFixture.FreePort();
+        // With Orleans:Redis in common the gateway finds the silo through Redis and ignores the port list.
+        var gatewayApp = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
+            $"--Orleans:GatewayPorts:0={siloGatewayPort}", .. gateway ?? []]);
+        await gatewayApp.StartAsync();
+        return new OwnCluster(siloApp, gatewayApp, port, adminPort);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await Gateway.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
+        await Silo.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
+        await Gateway.DisposeAsync();
+        await Silo.DisposeAsync();
+    }
+}
