@@ -65,6 +65,16 @@ for out in "$results"/*_test.sh.out; do
   p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed}
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 done
+# The names of what failed, last (a CI log is often read from its tail): xUnit from the trx, Node from the TAP.
+if [ "$failed" -gt 0 ]; then
+  echo "failed:"
+  for trx in "$results"/*.trx; do
+    [ -e "$trx" ] || continue
+    grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.*testName="\([^"]*\)".*/  xunit: \1/p'
+  done
+  grep -E '^ *not ok ' "$results/interop.tap" | sed 's/^ */  node: /' || true
+  grep -hE '^not ok ' "$results"/*_test.sh.out 2>/dev/null | sed 's/^/  shell: /' || true
+fi
 echo "$passed passed, $failed failed"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "test.sh: no test ran" >&2

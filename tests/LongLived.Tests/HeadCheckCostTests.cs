@@ -24,8 +24,16 @@ public sealed class HeadCheckCostTests
         try
         {
             foreach (var call in calls) await call.ReadyAsync();
-            await Task.Delay(2000); // the rounds right after joining check the new channels once more
+            // The rounds right after joining check the new channels once more: wait until a whole second (two rounds)
+            // passes without a check (bounded: per-channel checks every round would never settle, and fail below).
             var settled = await ChecksAsync();
+            for (var deadline = DateTime.UtcNow.AddSeconds(15); DateTime.UtcNow < deadline;)
+            {
+                await Task.Delay(1000);
+                var now = await ChecksAsync();
+                if (now == settled) break;
+                settled = now;
+            }
             await Task.Delay(3000); // six rounds with nothing published
             Assert.Equal(settled, await ChecksAsync());
 
