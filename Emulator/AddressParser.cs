@@ -4,7 +4,8 @@ namespace LongLived.Emulator;
 
 /// <summary>
 /// Parses --addr: the original's <c>static::7071,:7072,:7073</c> (a bare <c>:port</c> is 127.0.0.1),
-/// <c>static:///host:port,host:port</c>, a plain <c>http://host:port</c>, or a bare <c>host:port</c> list.
+/// <c>static:///host:port,host:port</c>, a plain <c>http://host:port</c> or <c>https://host:port</c>, or a bare
+/// <c>host:port</c> list. TLS: an https:// address, or --tls with any form.
 /// </summary>
 public static class AddressParser
 {
@@ -13,7 +14,7 @@ public static class AddressParser
         if (string.IsNullOrWhiteSpace(address)) throw new FormatException("address is empty");
         var list = address.Trim();
         if (list.StartsWith("static:", StringComparison.OrdinalIgnoreCase)) list = list["static:".Length..].TrimStart('/');
-        else if (list.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) throw new FormatException("https is not supported yet: use http:// or static:");
+        else if (IsTls(list)) list = list["https://".Length..].TrimEnd('/');
         else if (list.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) list = list["http://".Length..].TrimEnd('/');
 
         var endpoints = new List<DnsEndPoint>();
@@ -33,4 +34,6 @@ public static class AddressParser
         if (endpoints.Count == 0) throw new FormatException($"no address in \"{address}\"");
         return endpoints;
     }
+
+    public static bool IsTls(string address) => address.TrimStart().StartsWith("https://", StringComparison.OrdinalIgnoreCase);
 }

@@ -18,4 +18,6 @@ public sealed class ClientStats(string clientId)
     public long LastReceivedUnixMs;
     /// <summary>Set when a newer Subscribe for the same id took over.</summary>
     public bool Replaced;
+    /// <summary>Set when the gateway refused it for good (PERMISSION_DENIED: its token does not allow it).</summary>
+    public bool Refused;
 }

@@ -14,6 +14,7 @@ public sealed class EmulatedClient(
     string id,
     Longlived.LonglivedClient grpc,
     EmulatorSettings settings,
+    Tokens tokens,
     RunMetrics metrics,
     ILogger logger)
 {
@@ -33,7 +34,7 @@ public sealed class EmulatedClient(
             var subscribedAt = DateTimeOffset.UtcNow;
             try
             {
-                using var call = grpc.Subscribe(NewRequest(), new CallOptions(cancellationToken: cancellationToken).WithWaitForReady());
+                using var call = grpc.Subscribe(NewRequest(), new CallOptions(tokens.ForClient(Id), cancellationToken: cancellationToken).WithWaitForReady());
                 await call.ResponseHeadersAsync; // the gateway sends headers once the resumed stream is in place
                 if (failedAt is { } broken) metrics.ReattachLatency.Record(DateTimeOffset.UtcNow - broken);
                 await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
@@ -62,8 +63,16 @@ public sealed class EmulatedClient(
                 Stats.Replaced = true;
                 return;
             }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied)
+            {
+                // Retrying cannot help: the token does not allow this id or these topics.
+                logger.LogError("Client ID {ClientId} refused: {Detail}", Id, ex.Status.Detail);
+                Stats.Refused = true;
+                return;
+            }
             catch (RpcException ex)
             {
+                if (ex.StatusCode == StatusCode.Unauthenticated) tokens.Forget(Id); // expired: the next attempt carries a new one
                 logger.LogWarning("Client ID {ClientId}: stream failed ({Status}: {Detail}); resubscribing", Id, ex.StatusCode, ex.Status.Detail);
             }
             Interlocked.Increment(ref Stats.Reconnects);
@@ -121,7 +130,7 @@ public sealed class EmulatedClient(
         request.Positions[response.Channel] = new Position { Offset = response.Offset, Epoch = response.Epoch };
         try
         {
-            await grpc.NotifyReceivedAsync(request, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            await grpc.NotifyReceivedAsync(request, tokens.ForClient(Id), DateTime.UtcNow.AddSeconds(10), cancellationToken);
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -18,6 +18,7 @@ public sealed class EmulatorRun(EmulatorSettings settings, ILoggerFactory logger
     private readonly ConcurrentDictionary<string, RunningClient> _running = new();
     private readonly List<ClientStats> _everyClient = [];
     private readonly Stopwatch _clock = new();
+    private readonly Tokens _tokens = new(settings);
     private Longlived.LonglivedClient? _grpc;
     private CancellationToken _runToken;
     private int _lastIndex;
@@ -33,7 +34,7 @@ public sealed class EmulatorRun(EmulatorSettings settings, ILoggerFactory logger
     public async Task<RunReport> RunAsync(CancellationToken cancellationToken)
     {
         var gateways = AddressParser.Parse(settings.Address);
-        using var channel = GatewayChannel.Create(settings.Address, gateways, loggerFactory, Channelz);
+        using var channel = GatewayChannel.Create(settings, gateways, loggerFactory, Channelz);
         _grpc = new Longlived.LonglivedClient(channel);
         _logger.LogInformation("Starting {Clients} clients against {Gateways}", settings.Clients, string.Join(", ", gateways.Select(g => $"{g.Host}:{g.Port}")));
 
@@ -42,7 +43,7 @@ public sealed class EmulatorRun(EmulatorSettings settings, ILoggerFactory logger
         _runToken = stop.Token;
         _clock.Start();
         Start(settings.Clients, settings.RampUp);
-        var publisher = new TopicPublisher(_grpc, settings, Metrics, _logger).RunAsync(stop.Token);
+        var publisher = new TopicPublisher(_grpc, settings, _tokens, Metrics, _logger).RunAsync(stop.Token);
         var summary = Summary.RunAsync(settings.SummaryInterval, Report, stop.Token);
 
         try
@@ -77,7 +78,7 @@ public sealed class EmulatorRun(EmulatorSettings settings, ILoggerFactory logger
         for (var i = 0; i < count; i++)
         {
             var index = Interlocked.Increment(ref _lastIndex);
-            var client = new EmulatedClient(index, $"{settings.IdPrefix}{index}", grpc, settings, Metrics, _logger);
+            var client = new EmulatedClient(index, $"{settings.IdPrefix}{index}", grpc, settings, _tokens, Metrics, _logger);
             var stop = CancellationTokenSource.CreateLinkedTokenSource(_runToken);
             lock (_everyClient) _everyClient.Add(client.Stats);
             var task = RunClientAsync(client, count > 1 ? rampUp * i / count : TimeSpan.Zero, stop.Token);

@@ -23,4 +23,13 @@ public sealed record EmulatorSettings
     /// <summary>Reconnect backoff after the first (immediate) retry: doubles from the base up to the cap, with jitter.</summary>
     public TimeSpan BackoffBase { get; init; } = TimeSpan.FromMilliseconds(100);
     public TimeSpan BackoffCap { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>A bearer token every call carries (the gateways' Gateway:Auth).</summary>
+    public string? Token { get; init; }
+    /// <summary>The gateways' HS256 key (Gateway:Auth:SigningKey): tokens are minted per client instead.</summary>
+    public string? TokenKey { get; init; }
+    public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>TLS to the gateways (also implied by an https:// address).</summary>
+    public bool Tls { get; init; }
+    /// <summary>PEM or DER certificate of the CA that signed the gateways' certificates (default: the system's roots).</summary>
+    public string? CaFile { get; init; }
 }

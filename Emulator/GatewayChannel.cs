@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Grpc.Net.Client.Balancer;
@@ -10,9 +11,11 @@ namespace LongLived.Emulator;
 /// <summary>One gRPC channel over all gateway addresses, balanced round-robin by Grpc.Net.Client itself.</summary>
 public static class GatewayChannel
 {
-    /// <summary>With <paramref name="channelz"/>, the channel and its subchannels are reported there under <paramref name="target"/>.</summary>
-    public static GrpcChannel Create(string target, IReadOnlyList<DnsEndPoint> gateways, ILoggerFactory loggerFactory, ChannelzRegistry? channelz)
+    /// <summary>With <paramref name="channelz"/>, the channel and its subchannels are reported there under the address.</summary>
+    public static GrpcChannel Create(EmulatorSettings settings, IReadOnlyList<DnsEndPoint> gateways, ILoggerFactory loggerFactory, ChannelzRegistry? channelz)
     {
+        var target = settings.Address;
+        var tls = settings.Tls || AddressParser.IsTls(target);
         var services = new ServiceCollection();
         services.AddSingleton<ResolverFactory>(new StaticResolverFactory(_ => gateways.Select(g => new BalancerAddress(g.Host, g.Port))));
         LoadBalancingConfig balancing = new RoundRobinConfig();
@@ -23,7 +26,8 @@ public static class GatewayChannel
         }
         return GrpcChannel.ForAddress("static:///longlived", new GrpcChannelOptions
         {
-            Credentials = ChannelCredentials.Insecure,
+            // With a custom resolver the credentials decide the transport: TLS (ALPN h2) or h2c.
+            Credentials = tls ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
             ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { balancing } },
             ServiceProvider = services.BuildServiceProvider(),
             LoggerFactory = loggerFactory,
@@ -39,7 +43,17 @@ public static class GatewayChannel
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
                 KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                SslOptions = { CertificateChainPolicy = TrustOnly(settings.CaFile) },
             },
         });
+    }
+
+    /// <summary>Gateways' certificates checked against this CA only (a private CA); null: the system's roots.</summary>
+    private static X509ChainPolicy? TrustOnly(string? caFile)
+    {
+        if (string.IsNullOrEmpty(caFile)) return null;
+        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+        policy.CustomTrustStore.Add(X509CertificateLoader.LoadCertificateFromFile(caFile));
+        return policy;
     }
 }

@@ -30,6 +30,15 @@ var rampUp = new Option<TimeSpan?>("--ramp-up")
 };
 var controlPort = new Option<int>("--control-port") { Description = "REST control API port (/client/start, /client/stop, /client/list, /client/notify); 0: off", DefaultValueFactory = _ => 7080 };
 var idPrefix = new Option<string?>("--id-prefix") { Description = "Client ids are <prefix><n>; default: a random prefix per run" };
+var token = new Option<string?>("--token") { Description = "Bearer token every call carries (gateways with Gateway:Auth)" };
+var tokenKey = new Option<string?>("--token-key") { Description = "The gateways' Gateway:Auth:SigningKey: mint a token per client (sub = id, channels = topics) and for the publisher" };
+var tokenLifetime = new Option<TimeSpan?>("--token-lifetime")
+{
+    Description = "Lifetime of minted tokens (default 10m); streams end UNAUTHENTICATED when theirs expires and resume with a new one",
+    CustomParser = result => Durations.Parse(result),
+};
+var tls = new Option<bool>("--tls") { Description = "TLS to the gateways (implied by https://)" };
+var caFile = new Option<FileInfo?>("--ca-file") { Description = "Trust only this CA (PEM or DER) for the gateways' certificates" };
 
 clients.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--clients cannot be negative"); });
 publishRate.Validators.Add(r => { if (r.GetValueOrDefault<double>() < 0) r.AddError("--publish-rate cannot be negative"); });
@@ -37,6 +46,7 @@ publishRate.Validators.Add(r => { if (r.GetValueOrDefault<double>() < 0) r.AddEr
 var root = new RootCommand("LongLived emulator: drives many long-lived clients through the gateways and reports gaps, duplicates, reconnects and latency")
 {
     addr, clients, duration, topics, publishRate, notify, quiet, report, failOnLoss, rampUp, controlPort, idPrefix,
+    token, tokenKey, tokenLifetime, tls, caFile,
 };
 root.SetAction(async (parsed, cancellationToken) =>
 {
@@ -49,7 +59,12 @@ root.SetAction(async (parsed, cancellationToken) =>
         PublishRate = parsed.GetValue(publishRate),
         Notify = parsed.GetValue(notify),
         LogMessages = !parsed.GetValue(quiet),
+        Token = parsed.GetValue(token),
+        TokenKey = parsed.GetValue(tokenKey),
+        Tls = parsed.GetValue(tls),
+        CaFile = parsed.GetValue(caFile)?.FullName,
     };
+    if (parsed.GetValue(tokenLifetime) is { } lifetime) settings = settings with { TokenLifetime = lifetime };
     if (parsed.GetValue(rampUp) is { } ramp) settings = settings with { RampUp = ramp };
     if (parsed.GetValue(idPrefix) is { Length: > 0 } prefix) settings = settings with { IdPrefix = prefix };
 

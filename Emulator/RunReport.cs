@@ -14,6 +14,7 @@ public sealed record RunReport(
     int ResumedClients,
     long Unrecoverable,
     int ReplacedClients,
+    int RefusedClients,
     long NotifyFailures,
     long Published,
     long PublishFailures,
@@ -34,6 +35,7 @@ public sealed record RunReport(
         clients.Count(c => Interlocked.Read(ref c.Resumes) > 0),
         clients.Sum(c => Interlocked.Read(ref c.Unrecoverable)),
         clients.Count(c => c.Replaced),
+        clients.Count(c => c.Refused),
         clients.Sum(c => Interlocked.Read(ref c.NotifyFailures)),
         Interlocked.Read(ref metrics.Published),
         Interlocked.Read(ref metrics.PublishFailures),
@@ -48,7 +50,7 @@ public sealed record RunReport(
     /// <summary>One plain line with what matters after a failover.</summary>
     public string Describe() =>
         $"clients {Clients} received {Received} gaps {Gaps} duplicates {Duplicates} reconnects {Reconnects} " +
-        $"resumed clients {ResumedClients} unrecoverable {Unrecoverable} resume p50 {ResumeMs.P50} ms p99 {ResumeMs.P99} ms, " +
+        $"resumed clients {ResumedClients} unrecoverable {Unrecoverable} refused clients {RefusedClients} resume p50 {ResumeMs.P50} ms p99 {ResumeMs.P99} ms, " +
         $"reattach p50 {ReattachMs.P50} ms p99 {ReattachMs.P99} ms, latency p50 {LatencyMs.P50} ms p99 {LatencyMs.P99} ms";
 }
 

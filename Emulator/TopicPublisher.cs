@@ -4,7 +4,7 @@ using LongLived.Contracts;
 namespace LongLived.Emulator;
 
 /// <summary>Publishes to each topic at a steady rate, with an idempotency key so a retried publish cannot append twice.</summary>
-public sealed class TopicPublisher(Longlived.LonglivedClient grpc, EmulatorSettings settings, RunMetrics metrics, ILogger logger)
+public sealed class TopicPublisher(Longlived.LonglivedClient grpc, EmulatorSettings settings, Tokens tokens, RunMetrics metrics, ILogger logger)
 {
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -32,12 +32,13 @@ public sealed class TopicPublisher(Longlived.LonglivedClient grpc, EmulatorSetti
         {
             try
             {
-                await grpc.PublishAsync(request, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken).WithWaitForReady());
+                await grpc.PublishAsync(request, new CallOptions(tokens.ForPublisher(), DateTime.UtcNow.AddSeconds(10), cancellationToken).WithWaitForReady());
                 Interlocked.Increment(ref metrics.Published);
                 return;
             }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && !cancellationToken.IsCancellationRequested)
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Unauthenticated && !cancellationToken.IsCancellationRequested)
             {
+                if (ex.StatusCode == StatusCode.Unauthenticated) tokens.Forget(tokens.PublisherId);
                 logger.LogWarning("Publish to {Topic} failed ({Status}), attempt {Attempt}", topic, ex.StatusCode, attempt);
             }
         }

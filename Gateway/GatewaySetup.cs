@@ -5,6 +5,7 @@ using OpenTelemetry.Metrics;
 using LongLived.Channelz;
 using LongLived.Gateway.Options;
 using LongLived.Gateway.Relay;
+using LongLived.Gateway.Security;
 using LongLived.Gateway.Services;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Orleans.Configuration;
@@ -22,7 +23,11 @@ public static class GatewaySetup
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new();
         var orleans = builder.Configuration.GetSection(OrleansClientOptions.Section).Get<OrleansClientOptions>() ?? new();
+        var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new();
+        var certificate = (builder.Configuration.GetSection(TlsOptions.Section).Get<TlsOptions>() ?? new()).Load();
         builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
+        builder.Services.Configure<AuthOptions>(builder.Configuration.GetSection(AuthOptions.Section));
+        builder.Services.Configure<LimitOptions>(builder.Configuration.GetSection(LimitOptions.Section));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = gateway.DrainTimeout + TimeSpan.FromSeconds(5));
 
         var channelzOn = EnvSwitch.IsOn(builder.Configuration["GRPC_CHANNELZ"]);
@@ -39,6 +44,7 @@ public static class GatewaySetup
             void Grpc(ListenOptions listen)
             {
                 listen.Protocols = HttpProtocols.Http2;
+                if (certificate is not null) listen.UseHttps(certificate);
                 if (channelzOn) listen.Use(ChannelzHooks.Connections(channelz, grpcServer));
             }
             void Admin(ListenOptions listen) => listen.Protocols = HttpProtocols.Http1AndHttp2;
@@ -52,10 +58,7 @@ public static class GatewaySetup
                 kestrel.ListenLocalhost(gateway.Port, Grpc);
                 kestrel.ListenLocalhost(gateway.EffectiveAdminPort, Admin);
             }
-            kestrel.Limits.Http2.MaxStreamsPerConnection = gateway.MaxStreamsPerConnection;
-            // Detect half-open connections under idle streams.
-            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
-            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+            KestrelLimits.Apply(kestrel.Limits, builder.Configuration.GetSection("Kestrel:Limits"), gateway);
         });
 
         var connection = new ClusterConnection();
@@ -90,8 +93,12 @@ public static class GatewaySetup
         builder.Services.AddHostedService<HeadCheckService>();
         builder.Services.AddHostedService<ClusterLossWatch>();
         builder.Services.AddSingleton<ChannelzInterceptor>();
+        builder.Services.AddBearerTokens(auth);
+        builder.Services.AddSingleton<CallLimits>();
         builder.Services.AddGrpc(o =>
         {
+            // A Publish is its payload plus a channel name and an idempotency key; nothing needs gRPC's 4 MB default.
+            o.MaxReceiveMessageSize = gateway.MaxPublishBytes + 16 * 1024;
             if (channelzOn) o.Interceptors.Add<ChannelzInterceptor>(); // outermost: counts what really goes over the wire
             o.Interceptors.Add<ErrorMappingInterceptor>();
         });
@@ -106,10 +113,15 @@ public static class GatewaySetup
         app.MapGrpcService<LonglivedService>();
         if (channelzOn) app.MapGrpcService<ChannelzService>();
         app.MapGrpcHealthChecksService();
-        app.MapAdmin(gateway.EffectiveAdminPort);
+        app.MapAdmin(gateway);
         if (reflection) app.MapGrpcReflectionService();
-        app.Logger.LogInformation("Gateway {GatewayId} serving gRPC on port {Port}, admin on {AdminPort} (reflection {Reflection}, channelz {Channelz})",
-            app.Services.GetRequiredService<SessionRegistry>().GatewayId, gateway.Port, gateway.EffectiveAdminPort, reflection ? "on" : "off", channelzOn ? "on" : "off");
+        app.Logger.LogInformation("Gateway {GatewayId} serving gRPC ({Transport}) on port {Port}, admin on {AdminPort}; auth {Auth}, at most {MaxStreams} streams (reflection {Reflection}, channelz {Channelz})",
+            app.Services.GetRequiredService<SessionRegistry>().GatewayId, certificate is null ? "h2c" : "TLS", gateway.Port, gateway.EffectiveAdminPort,
+            auth.Enabled ? "on" : "off", app.Services.GetRequiredService<CallLimits>().MaxStreams, reflection ? "on" : "off", channelzOn ? "on" : "off");
+        if (!auth.Enabled && gateway.ListenAnyIP)
+        {
+            app.Logger.LogWarning("Auth is off and the gateway listens on every interface: anyone who reaches port {Port} may subscribe as any client id and publish to any topic (set {Section}:SigningKey or :Authority)", gateway.Port, AuthOptions.Section);
+        }
         return app;
     }
 }

@@ -68,6 +68,7 @@ public static class SiloSetup
         if (http.HttpPort <= 0) return app;
         if (http.ListenAnyIP) app.Urls.Add($"http://*:{http.HttpPort}");
         else app.Urls.Add($"http://localhost:{http.HttpPort}");
+        app.UseAdminAccess(http.AdminToken, "Silo:AdminToken", _ => true);
         app.MapHealthChecks("/healthz");
         app.MapPrometheusScrapingEndpoint("/metrics");
         if (http.Dashboard) app.MapOrleansDashboard("/dashboard");

@@ -12,8 +12,9 @@ namespace LongLived.Gateway.Admin;
 /// </summary>
 public static class AdminEndpoints
 {
-    public static void MapAdmin(this WebApplication app, int adminPort)
+    public static void MapAdmin(this WebApplication app, Options.GatewayOptions options)
     {
+        var adminPort = options.EffectiveAdminPort;
         // Endpoint routing has matched by now (WebApplication runs it first): refuse admin endpoints on other ports.
         app.Use((context, next) =>
         {
@@ -21,6 +22,7 @@ public static class AdminEndpoints
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return Task.CompletedTask;
         });
+        app.UseAdminAccess(options.AdminToken, "Gateway:AdminToken", context => context.GetEndpoint()?.Metadata.GetMetadata<AdminOnly>() is not null);
         var drain = app.Services.GetRequiredService<DrainSignal>();
         var sessions = app.Services.GetRequiredService<SessionRegistry>();
 

@@ -17,6 +17,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _overflows;
     private readonly Histogram<double> _latency;
     private readonly Counter<long> _headChecks;
+    private readonly Counter<long> _rejected;
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -29,6 +30,7 @@ public sealed class GatewayMetrics
         _resumes = meter.CreateCounter<long>("longlived.gateway.resumes", description: "Channel positions resumed, by outcome (recovered or unrecoverable)");
         _overflows = meter.CreateCounter<long>("longlived.gateway.buffer.overflows", description: "Streams ended because their client was too slow");
         _headChecks = meter.CreateCounter<long>("longlived.gateway.head_checks", description: "Channel heads read to find lost stream events, by reason (traffic, sweep, cluster-change)");
+        _rejected = meter.CreateCounter<long>("longlived.gateway.calls.rejected", description: "Calls refused by a limit or by authentication/authorization, by reason");
         _latency = meter.CreateHistogram<double>("longlived.gateway.relay.latency", unit: "ms", description: "From the channel grain's append to the write to the client, live messages");
     }
 
@@ -50,6 +52,8 @@ public sealed class GatewayMetrics
         _relayed.Add(1, new KeyValuePair<string, object?>("source", live ? "live" : "history"));
         if (live) _latency.Record(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - publishedUnixMs));
     }
+
+    public void Rejected(string reason) => _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void DuplicateDropped() => _duplicates.Add(1);
 

@@ -13,8 +13,14 @@ public sealed class GatewayOptions
 
     public int EffectiveAdminPort => AdminPort > 0 ? AdminPort : Port + 1000;
 
-    /// <summary>Listen on all interfaces (containers) instead of localhost only.</summary>
+    /// <summary>Listen on all interfaces (containers) instead of localhost only (both ports).</summary>
     public bool ListenAnyIP { get; set; }
+
+    /// <summary>
+    /// Bearer token the admin port's /server/* and /metrics require from callers other than loopback; empty: they answer
+    /// loopback only (/healthz answers everyone).
+    /// </summary>
+    public string? AdminToken { get; set; }
 
     /// <summary>Concurrent streams per HTTP/2 connection (Kestrel's default of 100 would queue the 101st subscriber).</summary>
     public int MaxStreamsPerConnection { get; set; } = 10_000;

@@ -1,3 +1,4 @@
+using System.Text;
 using Grpc.Core;
 using LongLived.Contracts;
 using Request = LongLived.Contracts.Request;
@@ -5,6 +6,7 @@ using LongLived.Contracts.Grains;
 using LongLived.Gateway.Admin;
 using LongLived.Gateway.Options;
 using LongLived.Gateway.Relay;
+using LongLived.Gateway.Security;
 using Microsoft.Extensions.Options;
 
 namespace LongLived.Gateway.Services;
@@ -16,6 +18,8 @@ public sealed class LonglivedService(
     SessionRegistry registry,
     DrainSignal drain,
     GatewayMetrics metrics,
+    CallAuthorizer authorizer,
+    CallLimits limits,
     IOptions<GatewayOptions> options,
     ILogger<LonglivedService> logger) : Longlived.LonglivedBase
 {
@@ -25,12 +29,18 @@ public sealed class LonglivedService(
     {
         var channels = RequestValidator.SubscribeChannels(request, _options);
         ThrowIfDraining();
+        limits.SubscribeFrom(context);
+        var tokenExpires = await authorizer.SubscribeAsync(context, request.Id, channels.Skip(1));
+        limits.SubscribeAs(request.Id);
+        using var slot = limits.OpenStream();
         logger.LogInformation("Received subscribe request from ID: {ClientId}", request.Id);
 
         var requestedAt = DateTimeOffset.UtcNow;
         var session = new SubscriberSession(request.Id, channels, _options.StreamBufferCapacity);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Ended, drain.Token);
         using var maxAge = MaxAgeTimer(session);
+        using var expiry = tokenExpires is { } expires ? EndTimer(session, expires - DateTimeOffset.UtcNow, new Status(StatusCode.Unauthenticated,
+            "token expired: get a new one and resubscribe with your positions")) : null;
         var client = cluster.GetGrain<IClientGrain>(request.Id);
         registry.Add(session);
         metrics.StreamStarted();
@@ -105,6 +115,7 @@ public sealed class LonglivedService(
     {
         RequestValidator.ClientId(request.Id, _options);
         ThrowIfDraining();
+        await authorizer.ClientAsync(context, request.Id);
         if (!await cluster.GetGrain<IClientGrain>(request.Id).Unsubscribe())
         {
             throw new RpcException(new Status(StatusCode.NotFound, $"no live subscription for client ID {request.Id}"));
@@ -117,6 +128,7 @@ public sealed class LonglivedService(
     {
         RequestValidator.Acknowledgement(request, _options);
         ThrowIfDraining();
+        await authorizer.ClientAsync(context, request.Id);
         var positions = request.Positions.ToDictionary(p => p.Key, p => new ChannelPosition(p.Value.Offset, p.Value.Epoch));
         await cluster.GetGrain<IClientGrain>(request.Id).Acknowledge(positions);
         logger.LogDebug("NotifyReceived: {ClientId}", request.Id);
@@ -127,6 +139,7 @@ public sealed class LonglivedService(
     {
         RequestValidator.Publish(request, _options);
         ThrowIfDraining();
+        limits.Publish(await authorizer.PublishAsync(context, request.Channel), Encoding.UTF8.GetByteCount(request.Data));
         var message = await cluster.GetGrain<IChannelGrain>(request.Channel).Publish(request.Data, request.IdempotencyKey);
         return new PublishResponse { Offset = message.Offset, Epoch = message.Epoch, PublishTimeUnixMs = message.PublishedUnixMs };
     }
@@ -136,9 +149,11 @@ public sealed class LonglivedService(
     {
         if (_options.MaxStreamAge <= TimeSpan.Zero) return null;
         var age = _options.MaxStreamAge * (0.8 + 0.4 * Random.Shared.NextDouble());
-        return TimeProvider.System.CreateTimer(_ => session.End(new Status(StatusCode.Unavailable,
-            "rebalance: stream reached its maximum age; resubscribe with your positions")), null, age, Timeout.InfiniteTimeSpan);
+        return EndTimer(session, age, new Status(StatusCode.Unavailable, "rebalance: stream reached its maximum age; resubscribe with your positions"));
     }
+
+    private static ITimer EndTimer(SubscriberSession session, TimeSpan after, Status status) =>
+        TimeProvider.System.CreateTimer(_ => session.End(status), null, after > TimeSpan.Zero ? after : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
 
     private void ThrowIfDraining()
     {

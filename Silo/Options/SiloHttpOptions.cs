@@ -11,6 +11,9 @@ public sealed class SiloHttpOptions
     /// <summary>Listen on all interfaces (containers) instead of localhost only.</summary>
     public bool ListenAnyIP { get; set; }
 
+    /// <summary>Bearer token /metrics and /dashboard require from callers other than loopback; empty: loopback only.</summary>
+    public string? AdminToken { get; set; }
+
     /// <summary>The Orleans dashboard at /dashboard.</summary>
     public bool Dashboard { get; set; } = true;
 }

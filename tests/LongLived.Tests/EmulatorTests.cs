@@ -11,6 +11,7 @@ public sealed class AddressParserTests
     [InlineData("static:///gw1:7071,gw2:7072", "gw1:7071,gw2:7072")]
     [InlineData("http://127.0.0.1:7070", "127.0.0.1:7070")]
     [InlineData("static:[::1]:7071", "::1:7071")]
+    [InlineData("https://gw.example:443", "gw.example:443")]
     public void Parses_the_original_and_the_usual_forms(string address, string expected)
     {
         var parsed = AddressParser.Parse(address);
@@ -22,7 +23,7 @@ public sealed class AddressParserTests
     [InlineData("static:")]
     [InlineData("static::notaport")]
     [InlineData("static::99999")]
-    [InlineData("https://x:1")]
+    [InlineData("https://x")]
     public void Rejects_what_it_cannot_use(string address) => Assert.Throws<FormatException>(() => AddressParser.Parse(address));
 }
 

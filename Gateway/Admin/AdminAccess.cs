@@ -1,0 +1,39 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace LongLived;
+
+/// <summary>
+/// Operator endpoints (drain, metrics, dashboard) answer loopback callers; anyone else must send
+/// "Authorization: Bearer &lt;admin token&gt;", and with no token configured they are refused. Shared by the gateway's
+/// admin port and the silo's HTTP port, which bind to loopback unless told to listen on every interface.
+/// /healthz stays open: orchestrators probe it and it tells nothing.
+/// </summary>
+public static class AdminAccess
+{
+    public static IApplicationBuilder UseAdminAccess(this IApplicationBuilder app, string? token, string setting, Func<HttpContext, bool> applies) =>
+        app.Use((context, next) =>
+        {
+            if (!applies(context) || context.Request.Path.StartsWithSegments("/healthz") || IsLoopback(context.Connection.RemoteIpAddress)) return next(context);
+            if (string.IsNullOrEmpty(token))
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                return context.Response.WriteAsync($"operator endpoints answer loopback callers only; set {setting} to allow others with a bearer token\n");
+            }
+            if (!Matches(context.Request.Headers.Authorization.ToString(), token))
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                return context.Response.WriteAsync("send \"Authorization: Bearer <admin token>\"\n");
+            }
+            return next(context);
+        });
+
+    private static bool IsLoopback(IPAddress? address) =>
+        address is not null && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+
+    private static bool Matches(string header, string token) =>
+        header.StartsWith("Bearer ", StringComparison.Ordinal)
+        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()), Encoding.UTF8.GetBytes(token));
+}

@@ -1,0 +1,179 @@
+using Grpc.Core;
+using LongLived.Contracts;
+using LongLived.Emulator;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LongLived.Tests;
+
+/// <summary>A silo and a gateway with Gateway:Auth on (a shared HS256 key, no clock skew so expiry is exact).</summary>
+public sealed class AuthCluster : IAsyncLifetime
+{
+    public const string Key = "a-test-signing-key-of-32-bytes-or-more";
+
+    public OwnCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Cluster = await OwnCluster.StartAsync(
+        ["--Logging:LogLevel:Default=Warning", $"--Orleans:ClusterId=auth-{Guid.NewGuid():N}"],
+        gateway: [$"--Gateway:Auth:SigningKey={Key}", "--Gateway:Auth:ClockSkew=00:00:00"]);
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    public static Metadata Token(string subject, string[]? channels = null, string[]? publish = null, TimeSpan? lifetime = null, string key = Key) =>
+        Tokens.Bearer(Tokens.Mint(key, subject, channels ?? [], publish ?? [], DateTime.UtcNow + (lifetime ?? TimeSpan.FromMinutes(5))));
+}
+
+/// <summary>What a client sees with auth on: UNAUTHENTICATED without a valid token, PERMISSION_DENIED beyond its claims.</summary>
+public sealed class AuthTests(AuthCluster auth) : IClassFixture<AuthCluster>
+{
+    private Longlived.LonglivedClient Client => auth.Cluster.Client;
+
+    public static TheoryData<string, string> BadTokens => new()
+    {
+        { "none", "missing bearer token" },
+        { "garbage", "token is not valid" },
+        { "other key", "signature is not valid" },
+        { "expired", "token expired" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task Every_call_without_a_valid_token_is_UNAUTHENTICATED_with_the_reason(string token, string reason)
+    {
+        var id = TestStreams.NewId("anon");
+        Metadata? headers = token switch
+        {
+            "none" => null,
+            "garbage" => Tokens.Bearer("not.a.jwt"),
+            "other key" => AuthCluster.Token(id, key: "another-key-that-is-also-32-bytes-long"),
+            _ => Tokens.Bearer(Tokens.Mint(AuthCluster.Key, id, [], [], DateTime.UtcNow.AddMinutes(-1))),
+        };
+        var statuses = new List<RpcException>
+        {
+            await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                using var call = Client.Subscribe(new Request { Id = id }, headers);
+                await call.ResponseStream.MoveNext();
+            }),
+            await Assert.ThrowsAsync<RpcException>(async () => await Client.NotifyReceivedAsync(new Request { Id = id }, headers)),
+            await Assert.ThrowsAsync<RpcException>(async () => await Client.UnsubscribeAsync(new Request { Id = id }, headers)),
+            await Assert.ThrowsAsync<RpcException>(async () => await Client.PublishAsync(new PublishRequest { Channel = "news", Data = "x" }, headers)),
+        };
+        Assert.All(statuses, ex =>
+        {
+            Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
+            Assert.Contains(reason, ex.Status.Detail);
+        });
+    }
+
+    [Fact]
+    public async Task A_token_acts_for_its_subject_only()
+    {
+        var mallory = TestStreams.NewId("mallory");
+        var alice = TestStreams.NewId("alice");
+        var topic = TestStreams.NewId("news");
+        using var aliceCall = Client.Subscribe(TestStreams.Subscribe(alice, topic), AuthCluster.Token(alice, [topic]));
+        await aliceCall.ReadyAsync();
+        var forged = AuthCluster.Token(mallory, [topic]);
+
+        var subscribe = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var call = Client.Subscribe(TestStreams.Subscribe(alice, topic), forged);
+            await call.ResponseStream.MoveNext();
+        });
+        var acknowledge = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Client.NotifyReceivedAsync(new Request { Id = alice }.WithPosition(topic, 1000, "e"), forged));
+        var unsubscribe = await Assert.ThrowsAsync<RpcException>(async () => await Client.UnsubscribeAsync(new Request { Id = alice }, forged));
+        Assert.All([subscribe, acknowledge, unsubscribe], ex =>
+        {
+            Assert.Equal(StatusCode.PermissionDenied, ex.StatusCode);
+            Assert.Contains($"may not act as client id \"{alice}\"", ex.Status.Detail);
+        });
+
+        // Alice's stream was neither replaced nor ended: it still receives.
+        await Client.PublishAsync(new PublishRequest { Channel = topic, Data = "still yours" }, AuthCluster.Token("publisher", publish: [topic]));
+        Assert.Equal("still yours", (await aliceCall.ResponseStream.TakeAsync(1, topic))[0].Data);
+    }
+
+    [Fact]
+    public async Task Topics_and_publishing_follow_the_token_claims()
+    {
+        var id = TestStreams.NewId("reader");
+        var prefix = TestStreams.NewId("news");
+        var allowed = $"{prefix}.eu";
+        var token = AuthCluster.Token(id, [$"{prefix}.*"]);
+
+        var denied = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var call = Client.Subscribe(TestStreams.Subscribe(id, allowed, "sports"), token);
+            await call.ResponseStream.MoveNext();
+        });
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+        Assert.Contains("topic \"sports\"", denied.Status.Detail);
+
+        using var call = Client.Subscribe(TestStreams.Subscribe(id, allowed), token);
+        await call.ReadyAsync();
+        var noPublishClaim = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Client.PublishAsync(new PublishRequest { Channel = allowed, Data = "x" }, token));
+        Assert.Equal(StatusCode.PermissionDenied, noPublishClaim.StatusCode);
+        var publisher = AuthCluster.Token("publisher", publish: [allowed]);
+        var elsewhere = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Client.PublishAsync(new PublishRequest { Channel = "sports", Data = "x" }, publisher));
+        Assert.Equal(StatusCode.PermissionDenied, elsewhere.StatusCode);
+
+        await Client.PublishAsync(new PublishRequest { Channel = allowed, Data = "allowed" }, publisher);
+        Assert.Equal("allowed", (await call.ResponseStream.TakeAsync(1, allowed))[0].Data);
+    }
+
+    [Fact]
+    public async Task A_stream_ends_UNAUTHENTICATED_when_its_token_expires_and_resumes_with_a_new_one_without_loss()
+    {
+        var id = TestStreams.NewId("expiring");
+        var topic = TestStreams.NewId("ticks");
+        var publisher = AuthCluster.Token("publisher", publish: [topic]);
+        var call = Client.Subscribe(TestStreams.Subscribe(id, topic), AuthCluster.Token(id, [topic], lifetime: TimeSpan.FromSeconds(3)));
+        await call.ReadyAsync();
+        for (var i = 1; i <= 3; i++) await Client.PublishAsync(new PublishRequest { Channel = topic, Data = $"m{i}" }, publisher);
+        var before = await call.ResponseStream.TakeAsync(3, topic);
+
+        var ended = await call.ResponseStream.EndAsync();
+        call.Dispose();
+        Assert.Equal(StatusCode.Unauthenticated, ended.StatusCode);
+        Assert.Contains("token expired", ended.Status.Detail);
+
+        for (var i = 4; i <= 6; i++) await Client.PublishAsync(new PublishRequest { Channel = topic, Data = $"m{i}" }, publisher);
+        var last = before[^1];
+        using var resumed = Client.Subscribe(TestStreams.Subscribe(id, topic).WithPosition(topic, last.Offset, last.Epoch), AuthCluster.Token(id, [topic]));
+        var after = await resumed.ResponseStream.TakeAsync(3, topic);
+        Assert.Equal(["m1", "m2", "m3", "m4", "m5", "m6"], before.Concat(after).Select(r => r.Data));
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => (ulong)i), before.Concat(after).Select(r => r.Offset - before[0].Offset + 1));
+    }
+
+    [Fact]
+    public async Task The_emulator_mints_tokens_and_its_clients_resume_across_expiries_without_loss()
+    {
+        var settings = new EmulatorSettings
+        {
+            Address = $"static::{auth.Cluster.Port}",
+            Clients = 4,
+            Duration = TimeSpan.FromSeconds(8),
+            Topics = [TestStreams.NewId("emu")],
+            PublishRate = 10,
+            LogMessages = false,
+            TokenKey = AuthCluster.Key,
+            TokenLifetime = TimeSpan.FromSeconds(3), // every stream ends UNAUTHENTICATED at least once
+        };
+
+        var report = await new EmulatorRun(settings, NullLoggerFactory.Instance).RunAsync(CancellationToken.None);
+
+        Assert.Equal(0, report.RefusedClients);
+        Assert.Equal(0, report.Gaps);
+        Assert.Equal(0, report.Duplicates);
+        Assert.Equal(0, report.PublishFailures);
+        Assert.True(report.Published >= 40, $"published {report.Published}");
+        Assert.All(report.PerClient, c =>
+        {
+            Assert.True(c.Reconnects >= 1, $"{c.Id} never saw its token expire");
+            Assert.True(c.Received >= 40, $"{c.Id} received {c.Received}");
+        });
+    }
+}
