@@ -65,7 +65,12 @@ public static class SiloSetup
     public static WebApplication MapSiloEndpoints(this WebApplication app)
     {
         var http = app.Configuration.GetSection(SiloHttpOptions.Section).Get<SiloHttpOptions>() ?? new();
-        if (http.HttpPort <= 0) return app;
+        if (http.HttpPort <= 0)
+        {
+            // Kestrel still starts: without a URL it would take http://localhost:5000, which another process may hold.
+            app.Urls.Add("http://127.0.0.1:0");
+            return app;
+        }
         if (http.ListenAnyIP) app.Urls.Add($"http://*:{http.HttpPort}");
         else app.Urls.Add($"http://localhost:{http.HttpPort}");
         app.UseAdminAccess(http.AdminToken, "Silo:AdminToken", _ => true);

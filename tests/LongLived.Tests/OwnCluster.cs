@@ -33,7 +33,7 @@ public sealed class OwnCluster : IAsyncDisposable
     {
         var siloGatewayPort = ClusterFixture.FreePort();
         var siloBuilder = WebApplication.CreateBuilder([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
-            $"--Orleans:GatewayPort={siloGatewayPort}", "--Silo:HttpPort=0", .. silo ?? []]);
+            $"--Orleans:GatewayPort={siloGatewayPort}", "--Silo:HttpPort=0", "--urls=http://127.0.0.1:0", .. silo ?? []]); // no fixed port: tests run beside other processes
         siloBuilder.AddLongLivedSilo();
         var siloApp = siloBuilder.Build();
         await siloApp.StartAsync();

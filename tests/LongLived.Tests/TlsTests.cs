@@ -1,0 +1,80 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
+using Grpc.Net.Client;
+using LongLived.Contracts;
+using LongLived.Emulator;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LongLived.Tests;
+
+/// <summary>
+/// A gateway on TLS with a certificate from configuration (PEM files), signed by a CA this test makes: the emulator
+/// trusts that CA (--ca-file) and streams without loss; a client that trusts only the system's roots is refused.
+/// </summary>
+public sealed class TlsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("longlived-tls-").FullName;
+
+    [Fact]
+    public async Task The_emulator_streams_over_TLS_trusting_the_gateway_CA_and_an_untrusting_client_is_refused()
+    {
+        var (caFile, certFile, keyFile) = MakeCertificates();
+        await using var cluster = await OwnCluster.StartAsync(
+            ["--Logging:LogLevel:Default=Warning", $"--Orleans:ClusterId=tls-{Guid.NewGuid():N}"],
+            gateway: [$"--Gateway:Tls:CertificatePath={certFile}", $"--Gateway:Tls:KeyPath={keyFile}"]);
+
+        var settings = new EmulatorSettings
+        {
+            Address = $"https://127.0.0.1:{cluster.Port}",
+            CaFile = caFile,
+            Clients = 3,
+            Duration = TimeSpan.FromSeconds(4),
+            Topics = [TestStreams.NewId("secure")],
+            PublishRate = 10,
+            LogMessages = false,
+        };
+        var report = await new EmulatorRun(settings, NullLoggerFactory.Instance).RunAsync(CancellationToken.None);
+        Assert.Equal(0, report.Gaps);
+        Assert.Equal(0, report.Duplicates);
+        Assert.Equal(0, report.PublishFailures);
+        Assert.All(report.PerClient, c => Assert.True(c.Received >= 10, $"{c.Id} received {c.Received}"));
+
+        // The same gateway, trusted by nobody else: the handshake fails, and h2c is not spoken on that port.
+        using var untrusting = GrpcChannel.ForAddress($"https://127.0.0.1:{cluster.Port}");
+        var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new Longlived.LonglivedClient(untrusting).PublishAsync(new PublishRequest { Channel = "t", Data = "x" }, deadline: DateTime.UtcNow.AddSeconds(10)));
+        Assert.Contains("errors in the certificate chain", refused.Status.DebugException?.ToString() ?? "", StringComparison.Ordinal);
+        var cleartext = await Assert.ThrowsAsync<RpcException>(async () =>
+            await cluster.Client.PublishAsync(new PublishRequest { Channel = "t", Data = "x" }, deadline: DateTime.UtcNow.AddSeconds(10)));
+        Assert.NotEqual(StatusCode.DeadlineExceeded, cleartext.StatusCode); // refused, not left hanging
+    }
+
+    /// <summary>A CA, and a server certificate for 127.0.0.1 and localhost signed by it, as PEM files.</summary>
+    private (string Ca, string Cert, string Key) MakeCertificates()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=LongLived test CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+
+        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=127.0.0.1", serverKey, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        names.AddDnsName("localhost");
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false)); // server auth
+        using var server = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
+
+        var paths = (Path.Combine(_dir, "ca.pem"), Path.Combine(_dir, "gateway.pem"), Path.Combine(_dir, "gateway.key"));
+        File.WriteAllText(paths.Item1, ca.ExportCertificatePem());
+        File.WriteAllText(paths.Item2, server.ExportCertificatePem());
+        File.WriteAllText(paths.Item3, serverKey.ExportPkcs8PrivateKeyPem());
+        return paths;
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+}
