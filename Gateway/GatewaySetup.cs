@@ -24,6 +24,7 @@ public static class GatewaySetup
         var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new();
         var orleans = builder.Configuration.GetSection(OrleansClientOptions.Section).Get<OrleansClientOptions>() ?? new();
         var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new();
+        var clusterTls = builder.Configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new();
         var certificate = (builder.Configuration.GetSection(TlsOptions.Section).Get<TlsOptions>() ?? new()).Load();
         builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
         builder.Services.Configure<AuthOptions>(builder.Configuration.GetSection(AuthOptions.Section));
@@ -77,6 +78,7 @@ public static class GatewaySetup
                 // Learn about new or dead silos quickly instead of once a minute.
                 client.Configure<Orleans.Configuration.GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             }
+            if (clusterTls.Enabled) client.UseTls(clusterTls.LoadCertificate(), clusterTls.Configure);
             client.AddMemoryStreams(StreamNames.Provider, streams => streams.ConfigurePartitioning(orleans.StreamQueues));
         });
 

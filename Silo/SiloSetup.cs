@@ -32,6 +32,7 @@ public static class SiloSetup
             builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));
         }
         var http = builder.Configuration.GetSection(SiloHttpOptions.Section).Get<SiloHttpOptions>() ?? new();
+        var tls = builder.Configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new();
         builder.Services.AddHealthChecks().AddCheck<SiloHealthCheck>("membership");
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(SiloMetrics.MeterName, "Microsoft.Orleans")
@@ -41,6 +42,7 @@ public static class SiloSetup
         {
             if (string.IsNullOrWhiteSpace(cluster.Redis)) UseEmbedded(silo, cluster);
             else UseRedis(silo, cluster, cluster.Redis);
+            if (tls.Enabled) silo.UseTls(tls.LoadCertificate(), tls.Configure);
             silo.Configure<ClusterMembershipOptions>(o =>
             {
                 o.ProbeTimeout = cluster.ProbeTimeout;

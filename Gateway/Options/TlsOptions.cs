@@ -19,13 +19,5 @@ public sealed class TlsOptions
     /// <summary>Password of the PKCS#12 file or of an encrypted PEM key.</summary>
     public string? Password { get; set; }
 
-    public X509Certificate2? Load()
-    {
-        if (string.IsNullOrWhiteSpace(CertificatePath)) return null;
-        var extension = Path.GetExtension(CertificatePath).ToLowerInvariant();
-        if (extension is ".pfx" or ".p12") return X509CertificateLoader.LoadPkcs12FromFile(CertificatePath, Password);
-        return string.IsNullOrEmpty(Password)
-            ? X509Certificate2.CreateFromPemFile(CertificatePath, string.IsNullOrWhiteSpace(KeyPath) ? null : KeyPath)
-            : X509Certificate2.CreateFromEncryptedPemFile(CertificatePath, Password, string.IsNullOrWhiteSpace(KeyPath) ? null : KeyPath);
-    }
+    public X509Certificate2? Load() => string.IsNullOrWhiteSpace(CertificatePath) ? null : CertificateFiles.Load(CertificatePath, KeyPath, Password);
 }

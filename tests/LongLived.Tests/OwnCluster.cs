@@ -11,8 +11,9 @@ namespace LongLived.Tests;
 /// </summary>
 public sealed class OwnCluster : IAsyncDisposable
 {
-    private OwnCluster(WebApplication silo, WebApplication gateway, int port, int adminPort)
+    private OwnCluster(WebApplication silo, WebApplication gateway, int port, int adminPort, int siloGatewayPort)
     {
+        SiloGatewayPort = siloGatewayPort;
         Silo = silo;
         Gateway = gateway;
         Port = port;
@@ -25,6 +26,8 @@ public sealed class OwnCluster : IAsyncDisposable
     public WebApplication Gateway { get; }
     public int Port { get; }
     public int AdminPort { get; }
+    /// <summary>Where Orleans clients (gateways) connect to the silo.</summary>
+    public int SiloGatewayPort { get; }
     public Grpc.Net.Client.GrpcChannel Channel { get; }
     public Longlived.LonglivedClient Client { get; }
 
@@ -43,7 +46,7 @@ public sealed class OwnCluster : IAsyncDisposable
         var gatewayApp = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
             $"--Orleans:GatewayPorts:0={siloGatewayPort}", .. gateway ?? []]);
         await gatewayApp.StartAsync();
-        return new OwnCluster(siloApp, gatewayApp, port, adminPort);
+        return new OwnCluster(siloApp, gatewayApp, port, adminPort, siloGatewayPort);
     }
 
     public async ValueTask DisposeAsync()

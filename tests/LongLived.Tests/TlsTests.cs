@@ -5,6 +5,8 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using LongLived.Contracts;
 using LongLived.Emulator;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LongLived.Tests;
@@ -20,7 +22,7 @@ public sealed class TlsTests : IDisposable
     [Fact]
     public async Task The_emulator_streams_over_TLS_trusting_the_gateway_CA_and_an_untrusting_client_is_refused()
     {
-        var (caFile, certFile, keyFile) = MakeCertificates();
+        var (caFile, certFile, keyFile) = MakeCertificates(ServerAuth);
         await using var cluster = await OwnCluster.StartAsync(
             ["--Logging:LogLevel:Default=Warning", $"--Orleans:ClusterId=tls-{Guid.NewGuid():N}"],
             gateway: [$"--Gateway:Tls:CertificatePath={certFile}", $"--Gateway:Tls:KeyPath={keyFile}"]);
@@ -51,8 +53,36 @@ public sealed class TlsTests : IDisposable
         Assert.NotEqual(StatusCode.DeadlineExceeded, cleartext.StatusCode); // refused, not left hanging
     }
 
-    /// <summary>A CA, and a server certificate for 127.0.0.1 and localhost signed by it, as PEM files.</summary>
-    private (string Ca, string Cert, string Key) MakeCertificates()
+    [Fact]
+    public async Task Silos_and_gateways_speak_mutual_TLS_and_an_Orleans_client_without_a_certificate_is_refused()
+    {
+        var (caFile, certFile, keyFile) = MakeCertificates(ServerAuth, ClientAuth);
+        var clusterId = $"mtls-{Guid.NewGuid():N}";
+        await using var cluster = await OwnCluster.StartAsync(
+            ["--Logging:LogLevel:Default=Warning", $"--Orleans:ClusterId={clusterId}",
+             $"--Orleans:Tls:CertificatePath={certFile}", $"--Orleans:Tls:KeyPath={keyFile}", $"--Orleans:Tls:CaPath={caFile}"]);
+
+        // The gateway reached the silo over TLS: a publish goes through the grains and comes back on a stream.
+        var topic = TestStreams.NewId("mtls");
+        using var call = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("member"), topic));
+        await call.ReadyAsync();
+        await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "over mTLS" });
+        Assert.Equal("over mTLS", (await call.ResponseStream.TakeAsync(1, topic))[0].Data);
+
+        // Same cluster and service ids, no certificate: the silo does not let it in (its client keeps retrying the refused
+        // handshake; without TLS on the silo it would be connected in about a second).
+        var outsider = Host.CreateApplicationBuilder();
+        outsider.Logging.ClearProviders();
+        outsider.UseOrleansClient(client => client.UseLocalhostClustering(cluster.SiloGatewayPort, "longlived", clusterId));
+        using var host = outsider.Build();
+        await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    private static readonly Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
+    private static readonly Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
+
+    /// <summary>A CA, and a certificate for 127.0.0.1 and localhost signed by it (with these uses), as PEM files.</summary>
+    private (string Ca, string Cert, string Key) MakeCertificates(params Oid[] uses)
     {
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var caRequest = new CertificateRequest("CN=LongLived test CA", caKey, HashAlgorithmName.SHA256);
@@ -66,7 +96,7 @@ public sealed class TlsTests : IDisposable
         names.AddIpAddress(IPAddress.Loopback);
         names.AddDnsName("localhost");
         request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false)); // server auth
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([.. uses], false));
         using var server = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
 
         var paths = (Path.Combine(_dir, "ca.pem"), Path.Combine(_dir, "gateway.pem"), Path.Combine(_dir, "gateway.key"));

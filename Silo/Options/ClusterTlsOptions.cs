@@ -1,0 +1,42 @@
+using System.Security.Cryptography.X509Certificates;
+using Orleans.Connections.Security;
+
+namespace LongLived;
+
+/// <summary>
+/// Section "Orleans:Tls": mutual TLS between silos and from gateways to silos (Microsoft.Orleans.Connections.Security).
+/// Every member presents a certificate signed by <see cref="CaPath"/> and accepts only peers whose certificate is:
+/// membership is the CA's signature, not a host name (silos dial each other by IP). Off unless a certificate is set;
+/// shared by the silo and the gateway (linked source).
+/// </summary>
+public sealed class ClusterTlsOptions
+{
+    public const string Section = "Orleans:Tls";
+
+    /// <summary>This member's certificate: PEM (with <see cref="KeyPath"/>) or PKCS#12 (.pfx/.p12).</summary>
+    public string? CertificatePath { get; set; }
+    public string? KeyPath { get; set; }
+    public string? Password { get; set; }
+
+    /// <summary>The cluster's CA (PEM or DER); empty: peers are checked against the system's roots.</summary>
+    public string? CaPath { get; set; }
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
+
+    public X509Certificate2 LoadCertificate() => CertificateFiles.Load(CertificatePath!, KeyPath, Password);
+
+    public void Configure(TlsOptions tls)
+    {
+        tls.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
+        if (string.IsNullOrWhiteSpace(CaPath)) return;
+        var ca = X509CertificateLoader.LoadCertificateFromFile(CaPath);
+        tls.RemoteCertificateValidation = (certificate, _, _) =>
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            return chain.Build(certificate);
+        };
+    }
+}
