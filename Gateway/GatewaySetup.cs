@@ -41,7 +41,8 @@ public static class GatewaySetup
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // h2c with prior knowledge: what grpcurl -plaintext, channelzcli and every gRPC client speak in cleartext.
+            // h2c with prior knowledge (what grpcurl -plaintext and every gRPC client speak in cleartext), or HTTP/2 over TLS
+            // (ALPN h2) with a configured certificate.
             void Grpc(ListenOptions listen)
             {
                 listen.Protocols = HttpProtocols.Http2;

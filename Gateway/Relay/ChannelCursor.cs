@@ -12,6 +12,19 @@ public sealed class ChannelCursor(string channel, string epoch, ulong last)
 
     public void Delivered(ulong offset) => Last = offset;
 
+    private ulong? _headSeen;
+
+    /// <summary>
+    /// Records a head the head check saw and returns the one it saw a round earlier in this numbering (null: none).
+    /// Only that one is overdue: the live path may still be carrying everything up to the newest head.
+    /// </summary>
+    public ulong? HeadSeenBefore(string epoch, ulong head)
+    {
+        var before = epoch == Epoch ? _headSeen : null;
+        _headSeen = epoch == Epoch ? head : null;
+        return before;
+    }
+
     /// <summary>Gives up on what is missing: continue in <paramref name="epoch"/> after <paramref name="last"/>, and say so.</summary>
     public void Jump(string epoch, ulong last)
     {

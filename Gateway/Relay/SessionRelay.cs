@@ -113,10 +113,17 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
         await SendAsync(cursor, message, live: true, writer, ct);
     }
 
+    /// <summary>
+    /// Tail loss: what the head check saw a round ago and the live path has still not delivered is filled from history.
+    /// Not the newest head: under a burst the live path lags behind it, and filling then would race the live copies to
+    /// a history that may already have trimmed them (reporting as lost what was only late). A new numbering is acted
+    /// on at once: the old one's undelivered tail is gone either way.
+    /// </summary>
     private Task OnHeadAsync(ChannelCursor cursor, ChannelHead head, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
-        if (head.Epoch == cursor.Epoch && head.Head <= cursor.Last) return Task.CompletedTask;
-        return FillAsync(cursor, head.Epoch == cursor.Epoch ? head.Head : ulong.MaxValue, writer, ct);
+        if (head.Epoch != cursor.Epoch) return FillAsync(cursor, ulong.MaxValue, writer, ct);
+        var overdue = cursor.HeadSeenBefore(head.Epoch, head.Head);
+        return overdue > cursor.Last ? FillAsync(cursor, overdue.Value, writer, ct) : Task.CompletedTask;
     }
 
     /// <summary>

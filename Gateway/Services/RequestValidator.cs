@@ -10,6 +10,9 @@ namespace LongLived.Gateway.Services;
 /// <summary>Rejects bad input with INVALID_ARGUMENT and a message that says what is wrong, before any grain is touched.</summary>
 public static class RequestValidator
 {
+    /// <summary>Epochs the channel grains make are 12 characters; this leaves room without letting a client send megabytes.</summary>
+    public const int MaxEpochLength = 64;
+
     /// <summary>The client's own channel first, then the topics, without duplicates.</summary>
     public static IReadOnlyList<string> SubscribeChannels(Request request, GatewayOptions options)
     {
@@ -67,6 +70,7 @@ public static class RequestValidator
         {
             if (channels is not null && !channels.Contains(channel)) throw Invalid($"position for channel \"{ChannelNames.Shorten(channel)}\", which this request does not subscribe to");
             if (position is null) throw Invalid($"position for channel \"{ChannelNames.Shorten(channel)}\" is empty");
+            if (position.Epoch.Length > MaxEpochLength) throw Invalid($"epoch of the position for channel \"{ChannelNames.Shorten(channel)}\" is {position.Epoch.Length} characters (at most {MaxEpochLength}): send back the epoch a message carried");
         }
     }
 

@@ -3,6 +3,8 @@
 # the Dockerfile, the emulator on the host against static::7071,:7072,:7073 with 200 clients for about 90 s, and
 # mid-run: kill -9 one gateway, SIGTERM (drain) another, kill -9 one silo. Asserts from the emulator's JSON report:
 # no gap, no duplicate, nothing unrecoverable (Redis storage), every client received after the last kill.
+# Runs with auth on (docker-compose.auth.yml, tokens minted by the emulator) and an admin token; checks that operator
+# endpoints refuse callers outside the container without it and that a call without a bearer token is UNAUTHENTICATED.
 # Always tears down (down -v); prints the compose logs on failure. Ends with "N passed, N failed".
 #   tests/docker/e2e.sh                 CLIENTS=200 DURATION=90 tests/docker/e2e.sh
 set -euo pipefail
@@ -27,7 +29,10 @@ check() { # check NAME CONDITION-RESULT(0|1) DETAIL
 
 # docker compose v2 (what users have) or docker-compose v1.29 (what these machines have).
 if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
-dc() { "${compose[@]}" -p "$PROJECT" -f "$root/docker-compose.yml" "$@"; }
+# With auth on (the documented override) and an admin token, so the failover story runs as a hardened cluster would.
+export LONGLIVED_TOKEN_KEY=${LONGLIVED_TOKEN_KEY:-e2e-token-key-$(date +%s%N)-0123456789abcdef}
+export LONGLIVED_ADMIN_TOKEN=${LONGLIVED_ADMIN_TOKEN:-e2e-admin-$(date +%s%N)}
+dc() { "${compose[@]}" -p "$PROJECT" -f "$root/docker-compose.yml" -f "$root/docker-compose.auth.yml" "$@"; }
 
 # Without a registry, the public base images come from the stand-in script (it also starts dockerd).
 standin=""
@@ -88,11 +93,30 @@ dc up -d >"$work/up.log" 2>&1 || { cat "$work/up.log"; check "cluster up" 1 "up 
 if wait_healthy 240 "${services[@]}"; then check "cluster healthy" 0 "$(( $(date +%s) - t0 )) s from up to all six healthy"
 else check "cluster healthy" 1 "not healthy within 240 s"; exit 1; fi
 
+# From the host, callers arrive at the containers from docker's bridge, not loopback: operator endpoints need the token.
+status() { node -e '
+  fetch(process.argv[1], { headers: process.argv[2] ? { authorization: `Bearer ${process.argv[2]}` } : {} })
+    .then(r => console.log(r.status), e => console.log("error " + e.message))' "$@"; }
+gw_anon=$(status http://127.0.0.1:8071/metrics); gw_token=$(status http://127.0.0.1:8071/metrics "$LONGLIVED_ADMIN_TOKEN")
+silo_anon=$(status http://127.0.0.1:8090/metrics); silo_token=$(status http://127.0.0.1:8090/metrics "$LONGLIVED_ADMIN_TOKEN")
+health_anon=$(status http://127.0.0.1:8071/healthz)
+check "operator endpoints need the admin token from outside" \
+  "$([ "$gw_anon" = 401 ] && [ "$gw_token" = 200 ] && [ "$silo_anon" = 401 ] && [ "$silo_token" = 200 ] && [ "$health_anon" = 200 ] && echo 0 || echo 1)" \
+  "gateway /metrics $gw_anon without, $gw_token with; silo /metrics $silo_anon without, $silo_token with; /healthz $health_anon"
+# A Publish{channel "x", data "y"} without a token, over h2c with node's own http2: UNAUTHENTICATED (16).
+anonymous=$(node -e '
+  const c = require("http2").connect("http://127.0.0.1:7071"); const done = s => { console.log(s); c.close(); };
+  const req = c.request({ ":method": "POST", ":path": "/protos.Longlived/Publish", "content-type": "application/grpc", te: "trailers" });
+  req.on("response", h => { if (h["grpc-status"]) done(h["grpc-status"]); });
+  req.on("trailers", t => done(t["grpc-status"])); req.on("error", e => done("error " + e.message)); req.resume();
+  req.end(Buffer.from([0, 0, 0, 0, 6, 0x0a, 1, 0x78, 0x12, 1, 0x79])); setTimeout(() => done("timeout"), 10000).unref();')
+check "a publish without a token is UNAUTHENTICATED" "$([ "$anonymous" = 16 ] && echo 0 || echo 1)" "grpc-status $anonymous"
+
 log "building the emulator on the host"
 dotnet build "$root/Emulator/Emulator.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
 log "emulator: $CLIENTS clients for $DURATION s against static::7071,:7072,:7073"
 dotnet "$root/Emulator/bin/Release/net10.0/LongLived.Emulator.dll" --addr static::7071,:7072,:7073 --clients "$CLIENTS" \
-  --duration "$DURATION" --ramp-up 5s --quiet --control-port 0 --report "$report" >"$work/emulator.log" 2>&1 &
+  --duration "$DURATION" --ramp-up 5s --quiet --control-port 0 --report "$report" --token-key "$LONGLIVED_TOKEN_KEY" >"$work/emulator.log" 2>&1 &
 emulator_pid=$!
 start=$(date +%s)
 at() { local wait=$(( start + $1 - $(date +%s) )); [ "$wait" -gt 0 ] && sleep "$wait"; return 0; }
@@ -116,6 +140,8 @@ gaps=$(figure r.gaps); duplicates=$(figure r.duplicates); unrecoverable=$(figure
 late=$(figure "r.perClient.filter(c => c.lastReceivedUnixMs <= $last_kill_ms).map(c => c.id).join(' ')")
 check "no gaps" "$([ "$gaps" -eq 0 ] && echo 0 || echo 1)" "gaps $gaps"
 check "no duplicates" "$([ "$duplicates" -eq 0 ] && echo 0 || echo 1)" "duplicates $duplicates"
+refused=$(figure r.refusedClients)
+check "every client's token accepted" "$([ "$refused" -eq 0 ] && echo 0 || echo 1)" "refused clients $refused"
 check "nothing unrecoverable (Redis storage)" "$([ "$unrecoverable" -eq 0 ] && echo 0 || echo 1)" "unrecoverable $unrecoverable"
 check "every client received after the last kill" "$([ -z "$late" ] && echo 0 || echo 1)" "${late:-all $(figure r.clients) clients}"
 log "$(figure '`clients ${r.clients} received ${r.received} reconnects ${r.reconnects} resumed clients ${r.resumedClients}; resume p50 ${r.resumeMs.p50} ms p99 ${r.resumeMs.p99} ms; reattach p50 ${r.reattachMs.p50} ms p99 ${r.reattachMs.p99} ms; latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms`')"
