@@ -66,8 +66,8 @@ export async function startCluster() {
   };
 }
 
-/** One silo and n gateways, each gateway killable on its own (kill -9 as an operator would). */
-export async function startGateways(n) {
+/** One silo and n gateways (with gatewayArgs), each gateway killable on its own (kill -9 as an operator would). */
+export async function startGateways(n, gatewayArgs = []) {
   const [siloPort, siloGatewayPort, siloHttpPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const common = ['--Logging:LogLevel:Default=Warning', `--Orleans:ClusterId=interop-gw-${process.pid}`];
   const silo = start('silo', [bin('Silo', 'LongLived.Silo.dll'), ...common, `--Orleans:SiloPort=${siloPort}`, `--Orleans:GatewayPort=${siloGatewayPort}`, `--Silo:HttpPort=${siloHttpPort}`, '--Generator:Interval=00:00:00.2']);
@@ -77,7 +77,7 @@ export async function startGateways(n) {
     await waitForPort(siloGatewayPort, silo);
     for (let i = 0; i < n; i++) {
       const [grpcPort, adminPort] = await Promise.all([freePort(), freePort()]);
-      const gateway = start(`gateway${i + 1}`, [bin('Gateway', 'LongLived.Gateway.dll'), ...common, `--Gateway:Port=${grpcPort}`, `--Gateway:AdminPort=${adminPort}`, `--Orleans:GatewayPorts:0=${siloGatewayPort}`]);
+      const gateway = start(`gateway${i + 1}`, [bin('Gateway', 'LongLived.Gateway.dll'), ...common, `--Gateway:Port=${grpcPort}`, `--Gateway:AdminPort=${adminPort}`, `--Orleans:GatewayPorts:0=${siloGatewayPort}`, ...gatewayArgs]);
       procs.push(gateway);
       await waitForPort(grpcPort, gateway);
       gateways.push({ grpc: `127.0.0.1:${grpcPort}`, kill: () => gateway.child.kill('SIGKILL'), tail: gateway.tail });
