@@ -20,6 +20,17 @@ public sealed class Deployment : IAsyncDisposable
     public IEnumerable<ServerProcess> Relays => Processes.Where(p => p.Name != "silo");
 
     /// <summary>One silo with embedded defaults (memory storage and streams) and <paramref name="gateways"/> gateways.</summary>
+    /// <summary>
+    /// Quotas out of the way: one load client on one address opens 100k streams and publishes as fast as it can; the
+    /// bench measures the data path, not Gateway:Limits (which LimitTests cover).
+    /// </summary>
+    private static readonly string[] Unlimited =
+    [
+        "--Gateway:Limits:MaxStreams=1000000", "--Gateway:Limits:SubscribesPerSecondPerAddress=1000000", "--Gateway:Limits:SubscribeBurstPerAddress=1000000",
+        "--Gateway:Limits:PublishesPerSecond=1000000", "--Gateway:Limits:PublishBurst=1000000",
+        "--Gateway:Limits:PublishBytesPerSecond=1000000000", "--Gateway:Limits:PublishBytesBurst=1000000000",
+    ];
+
     public static async Task<Deployment> ProductAsync(string logDir, int gateways, TimeSpan generatorInterval, int historyMaxCount = 1000)
     {
         var silo = ServerProcess.Silo(logDir, [$"--Orleans:SiloPort={SiloPort}", $"--Orleans:GatewayPort={SiloGatewayPort}",
@@ -32,7 +43,7 @@ public sealed class Deployment : IAsyncDisposable
             for (var i = 0; i < gateways; i++)
             {
                 processes.Add(ServerProcess.Gateway($"gateway{i + 1}", logDir, [$"--Gateway:Port={FirstGatewayPort + i}",
-                    $"--Gateway:AdminPort={FirstGatewayPort + 1000 + i}", $"--Orleans:GatewayPorts:0={SiloGatewayPort}", .. ExtraArgs("BENCH_GATEWAY_ARGS")]));
+                    $"--Gateway:AdminPort={FirstGatewayPort + 1000 + i}", $"--Orleans:GatewayPorts:0={SiloGatewayPort}", .. Unlimited, .. ExtraArgs("BENCH_GATEWAY_ARGS")]));
             }
             for (var i = 0; i < gateways; i++) await processes[i + 1].WaitForPortAsync(FirstGatewayPort + i, TimeSpan.FromSeconds(60));
         }
