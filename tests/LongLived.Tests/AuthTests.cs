@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using Grpc.Core;
 using LongLived.Contracts;
 using LongLived.Emulator;
@@ -175,5 +176,54 @@ public sealed class AuthTests(AuthCluster auth) : IClassFixture<AuthCluster>
             Assert.True(c.Reconnects >= 1, $"{c.Id} never saw its token expire");
             Assert.True(c.Received >= 40, $"{c.Id} received {c.Received}");
         });
+    }
+}
+
+/// <summary>
+/// Gateway:Auth:Authority: tokens signed with an RSA key the gateway learns from an issuer's OpenID Connect metadata and
+/// JWKS, served here by a real Kestrel on loopback (RequireHttpsMetadata off for it); the issuer is checked too.
+/// </summary>
+public sealed class AuthorityTests
+{
+    [Fact]
+    public async Task Tokens_of_the_configured_authority_are_accepted_and_others_are_not()
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var key = new Microsoft.IdentityModel.Tokens.RsaSecurityKey(rsa) { KeyId = "test-key" };
+        var port = ClusterFixture.FreePort();
+        var issuer = $"http://127.0.0.1:{port}";
+        var web = WebApplication.CreateBuilder([$"--urls={issuer}", "--Logging:LogLevel:Default=Warning"]);
+        await using var authority = web.Build();
+        var jwk = Microsoft.IdentityModel.Tokens.JsonWebKeyConverter.ConvertFromRSASecurityKey(key);
+        authority.MapGet("/.well-known/openid-configuration", () => new Dictionary<string, object> { ["issuer"] = issuer, ["jwks_uri"] = $"{issuer}/jwks" });
+        authority.MapGet("/jwks", () => new { keys = new[] { new { kty = "RSA", use = "sig", kid = jwk.Kid, n = jwk.N, e = jwk.E, alg = "RS256" } } });
+        await authority.StartAsync();
+
+        await using var cluster = await OwnCluster.StartAsync(
+            ["--Logging:LogLevel:Default=Warning", $"--Orleans:ClusterId=authority-{Guid.NewGuid():N}"],
+            gateway: [$"--Gateway:Auth:Authority={issuer}", "--Gateway:Auth:RequireHttpsMetadata=false", "--Gateway:Auth:Audience=longlived"]);
+
+        string Token(string subject, string tokenIssuer, string audience) => new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(
+            new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+            {
+                Issuer = tokenIssuer,
+                Audience = audience,
+                Claims = new Dictionary<string, object> { ["sub"] = subject },
+                Expires = DateTime.UtcNow.AddMinutes(5),
+                SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(key, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.RsaSha256),
+            });
+
+        var id = TestStreams.NewId("oidc");
+        using (var call = cluster.Client.Subscribe(new Request { Id = id }, Tokens.Bearer(Token(id, issuer, "longlived"))))
+        {
+            await call.ReadyAsync();
+        }
+        foreach (var (tokenIssuer, audience, reason) in new[] { ("http://elsewhere", "longlived", "issuer"), (issuer, "someone-else", "audience") })
+        {
+            using var call = cluster.Client.Subscribe(new Request { Id = id }, Tokens.Bearer(Token(id, tokenIssuer, audience)));
+            var refused = await call.ResponseStream.EndAsync();
+            Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+            Assert.Contains(reason, refused.Status.Detail);
+        }
     }
 }
