@@ -24,6 +24,8 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public string Name { get; }
     public bool IsRunning => _process is { HasExited: false };
+    /// <summary>The OS process id while it runs (`dotnet app.dll` hosts the app in this very process).</summary>
+    public int? Pid => IsRunning ? _process!.Id : null;
     public string Tail { get { lock (_tail) return string.Join('\n', _tail); } }
 
     public static NodeProcess Silo(string name, params string[] args) => new(name, "dotnet", [BuiltDll("Silo", "LongLived.Silo.dll"), .. args]);

@@ -5,16 +5,21 @@ public sealed class ProcessCluster : IAsyncDisposable
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
-    private ProcessCluster(NodeProcess silo, IReadOnlyList<NodeProcess> gateways, IReadOnlyList<int> ports)
+    private ProcessCluster(NodeProcess silo, int siloHttpPort, IReadOnlyList<NodeProcess> gateways, IReadOnlyList<int> ports, IReadOnlyList<int> adminPorts)
     {
         Silo = silo;
+        SiloHttpPort = siloHttpPort;
         Gateways = gateways;
         GatewayPorts = ports;
+        AdminPorts = adminPorts;
     }
 
     public NodeProcess Silo { get; }
     public IReadOnlyList<NodeProcess> Gateways { get; }
     public IReadOnlyList<int> GatewayPorts { get; }
+    /// <summary>The silo's HTTP port (/metrics, /healthz) and each gateway's admin port (/metrics, drain).</summary>
+    public int SiloHttpPort { get; }
+    public IReadOnlyList<int> AdminPorts { get; }
     public string Address => "static:" + string.Join(',', GatewayPorts.Select(p => $":{p}"));
 
     public static async Task<ProcessCluster> StartAsync(int gateways, params string[] gatewayArgs)
@@ -22,17 +27,19 @@ public sealed class ProcessCluster : IAsyncDisposable
         var clusterId = $"chaos-{Guid.NewGuid():N}";
         var siloGatewayPort = ClusterFixture.FreePort();
         string[] quiet = ["--Logging:LogLevel:Default=Warning", $"--Orleans:ClusterId={clusterId}"];
-        var silo = NodeProcess.Silo("silo", [.. quiet, $"--Orleans:SiloPort={ClusterFixture.FreePort()}", $"--Orleans:GatewayPort={siloGatewayPort}", $"--Silo:HttpPort={ClusterFixture.FreePort()}"]);
+        var siloHttpPort = ClusterFixture.FreePort();
+        var silo = NodeProcess.Silo("silo", [.. quiet, $"--Orleans:SiloPort={ClusterFixture.FreePort()}", $"--Orleans:GatewayPort={siloGatewayPort}", $"--Silo:HttpPort={siloHttpPort}"]);
         silo.Start();
         await NodeProcess.WaitForPortAsync(siloGatewayPort, StartTimeout, silo);
 
         var ports = Enumerable.Range(0, gateways).Select(_ => ClusterFixture.FreePort()).ToArray();
+        var adminPorts = ports.Select(_ => ClusterFixture.FreePort()).ToArray();
         var nodes = ports.Select((port, i) => NodeProcess.Gateway($"gw{i + 1}", [.. quiet,
-            $"--Gateway:Port={port}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}", $"--Orleans:GatewayPorts:0={siloGatewayPort}",
+            $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPorts[i]}", $"--Orleans:GatewayPorts:0={siloGatewayPort}",
             "--Gateway:HeadCheckInterval=00:00:01", .. gatewayArgs])).ToArray();
         foreach (var node in nodes) node.Start();
         for (var i = 0; i < nodes.Length; i++) await NodeProcess.WaitForPortAsync(ports[i], StartTimeout, nodes[i]);
-        return new ProcessCluster(silo, nodes, ports);
+        return new ProcessCluster(silo, siloHttpPort, nodes, ports, adminPorts);
     }
 
     public async Task RestartGatewayAsync(int index)
