@@ -101,11 +101,17 @@ public sealed class SoakTests(ITestOutputHelper output)
         AssertBounded("channel grains active", warm.ChannelsActive, end.ChannelsActive, ActivationSlack);
         AssertBounded("pub-sub records (rendezvous grains)", warm.PubSubRecords, end.PubSubRecords, StreamSlack);
         AssertBounded("gateway live streams", warm.GatewayStreams, end.GatewayStreams, StreamSlack);
+        if (warm.GatewayJoins is { } j0 && end.GatewayJoins is { } j1) AssertBounded("gateway channel joins", j0, j1, StreamSlack);
+        if (warm.GatewaySessions is { } g0 && end.GatewaySessions is { } g1) AssertBounded("gateway sessions", g0, g1, StreamSlack);
+        if (warm.SiloJoins is { } k0 && end.SiloJoins is { } k1) AssertBounded("silo gateway joins", k0, k1, StreamSlack);
         foreach (var sample in samples)
         {
             // Hard bounds, whatever the churn: one stream per client id, one delivery stream per shard.
             Assert.True(sample.GatewayStreams <= Clients, $"{sample.Label}: {sample.GatewayStreams} live streams for {Clients} clients");
             Assert.True(sample.PubSubRecords <= 16, $"{sample.Label}: {sample.PubSubRecords} pub-sub rendezvous grains for 16 delivery shards");
+            // A channel is joined once per gateway however many callers it has here: own channels + topics at most.
+            Assert.True((sample.GatewayJoins ?? 0) <= Clients + Topics.Length, $"{sample.Label}: the gateway holds {sample.GatewayJoins} channel joins");
+            Assert.True((sample.SiloJoins ?? 0) <= Clients + Topics.Length, $"{sample.Label}: channel grains hold {sample.SiloJoins} gateway joins");
         }
     }
 
@@ -151,8 +157,9 @@ public sealed class SoakTests(ITestOutputHelper output)
         var live = population.Count(c => c.Live);
         var gatewayRss = RssMb(gatewayPid);
         var siloRss = RssMb(siloPid);
-        var gatewayHeap = heap ? await GcDump.HeapMbAsync(gatewayPid) : null;
-        var siloHeap = heap ? await GcDump.HeapMbAsync(siloPid) : null;
+        // Live objects after the forced GC: the gateway's channel joins and sessions, the silo's gateway joins.
+        var (gatewayHeap, gatewayObjects) = heap ? await GcDump.CollectAsync(gatewayPid, HubChannelType, SessionType) : (null, []);
+        var (siloHeap, siloObjects) = heap ? await GcDump.CollectAsync(siloPid, JoinedType) : (null, []);
         var silo = await ScrapeAsync($"http://127.0.0.1:{cluster.SiloHttpPort}/metrics");
         var gatewayText = await ScrapeAsync($"http://127.0.0.1:{cluster.AdminPorts[0]}/metrics");
         var grains = Series(silo, "orleans_grains").GroupBy(p => Label(p.Labels, "grain_type")).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
@@ -160,8 +167,10 @@ public sealed class SoakTests(ITestOutputHelper output)
             Sum(silo, "longlived_silo_channels_active"), Sum(silo, "longlived_silo_generators_running"),
             grains.Where(g => g.Key.Contains("pubsubrendezvous", StringComparison.OrdinalIgnoreCase)).Sum(g => g.Value),
             Sum(gatewayText, "longlived_gateway_streams_active"), Sum(gatewayText, "longlived_gateway_streams_started_total"),
-            Sum(gatewayText, "longlived_gateway_messages_relayed_total"));
-        output.WriteLine($"[{at.TotalSeconds,5:0}s] {label}: {live} clients live, gateway RSS {gatewayRss:0} MB heap {gatewayHeap?.ToString("0.0") ?? "-"} MB, " +
+            Sum(gatewayText, "longlived_gateway_messages_relayed_total"),
+            heap ? gatewayObjects[HubChannelType] : null, heap ? gatewayObjects[SessionType] : null, heap ? siloObjects[JoinedType] : null);
+        output.WriteLine($"[{at.TotalSeconds,5:0}s] {label}: {live} clients live, {sample.GatewayStreams:0} streams, {sample.GatewaySessions} sessions, " +
+            $"{sample.GatewayJoins} channel joins (gateway), {sample.SiloJoins} gateway joins (silo), gateway RSS {gatewayRss:0} MB heap {gatewayHeap?.ToString("0.0") ?? "-"} MB, " +
             $"silo RSS {siloRss:0} MB heap {siloHeap?.ToString("0.0") ?? "-"} MB, grains {string.Join(' ', grains.OrderBy(g => g.Key).Select(g => $"{g.Key}={g.Value}"))}");
         return sample;
     }
@@ -170,12 +179,13 @@ public sealed class SoakTests(ITestOutputHelper output)
     {
         var sb = new StringBuilder();
         sb.AppendLine();
-        sb.AppendLine("| sample | t (s) | clients live | gateway RSS MB | gateway GC heap MB | silo RSS MB | silo GC heap MB | grain activations | channel grains | generators | pub-sub records | gateway live streams | streams started | relayed |");
-        sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        sb.AppendLine("| sample | t (s) | clients live | gateway RSS MB | gateway GC heap MB | silo RSS MB | silo GC heap MB | grain activations | channel grains | generators | pub-sub records | gateway live streams | gateway sessions | gateway channel joins | silo gateway joins | streams started | relayed |");
+        sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var s in samples)
         {
             sb.AppendLine($"| {s.Label} | {s.At.TotalSeconds:0} | {s.Live} | {s.GatewayRssMb:0} | {s.GatewayHeapMb?.ToString("0.0", CultureInfo.InvariantCulture) ?? "-"} | {s.SiloRssMb:0} | " +
-                $"{s.SiloHeapMb?.ToString("0.0", CultureInfo.InvariantCulture) ?? "-"} | {s.Grains.Values.Sum():0} | {s.ChannelsActive:0} | {s.Generators:0} | {s.PubSubRecords:0} | {s.GatewayStreams:0} | {s.StreamsStarted:0} | {s.Relayed:0} |");
+                $"{s.SiloHeapMb?.ToString("0.0", CultureInfo.InvariantCulture) ?? "-"} | {s.Grains.Values.Sum():0} | {s.ChannelsActive:0} | {s.Generators:0} | {s.PubSubRecords:0} | {s.GatewayStreams:0} | " +
+                $"{s.GatewaySessions?.ToString(CultureInfo.InvariantCulture) ?? "-"} | {s.GatewayJoins?.ToString(CultureInfo.InvariantCulture) ?? "-"} | {s.SiloJoins?.ToString(CultureInfo.InvariantCulture) ?? "-"} | {s.StreamsStarted:0} | {s.Relayed:0} |");
         }
         var statuses = population.SelectMany(c => c.Ends).GroupBy(e => e.Key).Select(g => $"{g.Key} {g.Sum(e => e.Value)}");
         sb.AppendLine($"clients {population.Length}: sessions {population.Sum(c => c.Sessions)}, resumes {population.Sum(c => c.Resumes)}, " +
@@ -226,7 +236,14 @@ public sealed class SoakTests(ITestOutputHelper output)
     private static string Label(string labels, string key) => Regex.Match(labels, $@"{key}=""(?<v>[^""]*)""").Groups["v"].Value;
 
     private sealed record Sample(string Label, TimeSpan At, int Live, double GatewayRssMb, double SiloRssMb, double? GatewayHeapMb, double? SiloHeapMb,
-        Dictionary<string, double> Grains, double ChannelsActive, double Generators, double PubSubRecords, double GatewayStreams, double StreamsStarted, double Relayed);
+        Dictionary<string, double> Grains, double ChannelsActive, double Generators, double PubSubRecords, double GatewayStreams, double StreamsStarted, double Relayed,
+        long? GatewayJoins, long? GatewaySessions, long? SiloJoins);
+
+    // Types counted in the heap dumps (not exported as metrics): ChannelHub's per-channel entry (one per channel this
+    // gateway joined), the gateway's per-call session, and a channel grain's record of a joined gateway.
+    private const string HubChannelType = "ChannelHub+HubChannel";
+    private const string SessionType = "Relay.SubscriberSession";
+    private const string JoinedType = "ChannelGrain+Joined";
 
     /// <summary>
     /// The live GC heap of a process after the full GC dotnet-gcdump induces (a local tool of the repository,
@@ -245,16 +262,27 @@ public sealed class SoakTests(ITestOutputHelper output)
             return code == 0 ? null : "dotnet gcdump: " + text.Trim().Split('\n')[^1];
         }
 
-        public static async Task<double?> HeapMbAsync(int pid)
+        /// <summary>The live heap in MB and the live object count of each type named in <paramref name="types"/> (matched by suffix).</summary>
+        public static async Task<(double? HeapMb, Dictionary<string, long> Counts)> CollectAsync(int pid, params string[] types)
         {
+            var counts = types.ToDictionary(t => t, _ => 0L);
             var file = Path.Combine(Path.GetTempPath(), $"soak-{pid}-{Guid.NewGuid():N}.gcdump");
             try
             {
                 var (code, _) = await RunAsync(TimeSpan.FromSeconds(60), "gcdump", "collect", "-p", pid.ToString(CultureInfo.InvariantCulture), "-o", file);
-                if (code != 0 || !File.Exists(file)) return null;
+                if (code != 0 || !File.Exists(file)) return (null, counts);
                 var (reportCode, report) = await RunAsync(TimeSpan.FromSeconds(60), "gcdump", "report", file);
                 var bytes = Regex.Match(report, @"^\s*([\d,]+)\s+GC Heap bytes", RegexOptions.Multiline);
-                return reportCode == 0 && bytes.Success ? long.Parse(bytes.Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture) / (1024.0 * 1024.0) : null;
+                if (reportCode != 0 || !bytes.Success) return (null, counts);
+                // Rows: "  <bytes>  <count>  <type> [(Bytes > …)]  [<assembly>]"
+                foreach (Match row in Regex.Matches(report, @"^\s*[\d,]+\s+(?<n>[\d,]+)\s+(?<t>\S+)", RegexOptions.Multiline))
+                {
+                    foreach (var type in types.Where(t => row.Groups["t"].Value.EndsWith(t, StringComparison.Ordinal)))
+                    {
+                        counts[type] += long.Parse(row.Groups["n"].Value.Replace(",", ""), CultureInfo.InvariantCulture);
+                    }
+                }
+                return (long.Parse(bytes.Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture) / (1024.0 * 1024.0), counts);
             }
             finally
             {
