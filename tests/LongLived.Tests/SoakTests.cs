@@ -102,6 +102,10 @@ public sealed class SoakTests(ITestOutputHelper output)
         output.WriteLine(Table(samples, population, drained, publishers.Sum(p => p.Result), clock.Elapsed));
 
         Assert.Empty(population.SelectMany(c => c.Violations).Take(20));
+        // Unasked stream ends cost a resume, not a message; a few happen on a loaded machine, a systematic one fails.
+        var sessions = population.Sum(c => c.Sessions);
+        var unexpected = population.SelectMany(c => c.Anomalies).ToList();
+        Assert.True(unexpected.Count <= Math.Max(5, sessions / 50), $"{unexpected.Count} of {sessions} streams ended unasked, e.g. {unexpected.FirstOrDefault()}");
         Assert.Equal(0, population.Sum(c => c.Unrecoverable));
         Assert.Equal(0, drained);
         var (warm, end) = (samples[0], samples[^1]);
