@@ -42,6 +42,7 @@ var caFile = new Option<FileInfo?>("--ca-file") { Description = "Trust only this
 
 clients.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--clients cannot be negative"); });
 publishRate.Validators.Add(r => { if (r.GetValueOrDefault<double>() < 0) r.AddError("--publish-rate cannot be negative"); });
+tokenLifetime.Validators.Add(r => { if (r.GetValueOrDefault<TimeSpan?>() is { } t && t <= TimeSpan.Zero) r.AddError("--token-lifetime must be positive"); });
 
 var root = new RootCommand("LongLived emulator: drives many long-lived clients through the gateways and reports gaps, duplicates, reconnects and latency")
 {

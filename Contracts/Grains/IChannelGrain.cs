@@ -34,7 +34,10 @@ public interface IChannelGrain : IGrainWithStringKey
     [Alias("Touch")]
     Task<ChannelHead> Touch();
 
-    /// <summary>A client's own channel: records the fence of the client's newest session (see <see cref="ChannelHead.Owner"/>).</summary>
+    /// <summary>
+    /// A client's own channel: records the fence of the client's newest session (see <see cref="ChannelHead.Owner"/>),
+    /// or, with <paramref name="left"/>, of its Unsubscribe.
+    /// </summary>
     [Alias("Claim")]
-    Task Claim(long fence);
+    Task Claim(long fence, bool left);
 }

@@ -5,19 +5,21 @@ using System.Text;
 namespace LongLived;
 
 /// <summary>
-/// Operator endpoints (drain, metrics, dashboard) answer loopback callers; anyone else must send
-/// "Authorization: Bearer &lt;admin token&gt;", and with no token configured they are refused. Shared by the gateway's
-/// admin port and the silo's HTTP port, which bind to loopback unless told to listen on every interface.
-/// /healthz stays open: orchestrators probe it and it tells nothing.
+/// Operator endpoints (drain, metrics, dashboard): with an admin token configured, every caller must send
+/// "Authorization: Bearer &lt;admin token&gt;" (a proxy or sidecar on the host makes outside callers look like loopback);
+/// without one, they answer loopback callers only. Shared by the gateway's admin port and the silo's HTTP port, which
+/// bind to loopback unless told to listen on every interface. /healthz stays open: orchestrators probe it and it tells
+/// nothing.
 /// </summary>
 public static class AdminAccess
 {
     public static IApplicationBuilder UseAdminAccess(this IApplicationBuilder app, string? token, string setting, Func<HttpContext, bool> applies) =>
         app.Use((context, next) =>
         {
-            if (!applies(context) || context.Request.Path.StartsWithSegments("/healthz") || IsLoopback(context.Connection.RemoteIpAddress)) return next(context);
+            if (!applies(context) || context.Request.Path.StartsWithSegments("/healthz")) return next(context);
             if (string.IsNullOrEmpty(token))
             {
+                if (IsLoopback(context.Connection.RemoteIpAddress)) return next(context);
                 context.Response.StatusCode = StatusCodes.Status403Forbidden;
                 return context.Response.WriteAsync($"operator endpoints answer loopback callers only; set {setting} to allow others with a bearer token\n");
             }

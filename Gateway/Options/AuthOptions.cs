@@ -25,7 +25,7 @@ public sealed class AuthOptions
     /// <summary>Required <c>iss</c>; empty: not checked.</summary>
     public string? Issuer { get; set; }
 
-    /// <summary>Required <c>aud</c>; empty: not checked.</summary>
+    /// <summary>Required <c>aud</c>; empty: not checked (only with a signing key: an authority needs one).</summary>
     public string? Audience { get; set; }
 
     public string ChannelsClaim { get; set; } = "channels";

@@ -12,7 +12,7 @@ public sealed class ChannelCursor(string channel, string epoch, ulong last)
 
     public void Delivered(ulong offset) => Last = offset;
 
-    private ulong? _headSeen;
+    private (string Epoch, ulong Head)? _headSeen;
 
     /// <summary>
     /// Records a head the head check saw and returns the one it saw a round earlier in this numbering (null: none).
@@ -20,8 +20,8 @@ public sealed class ChannelCursor(string channel, string epoch, ulong last)
     /// </summary>
     public ulong? HeadSeenBefore(string epoch, ulong head)
     {
-        var before = epoch == Epoch ? _headSeen : null;
-        _headSeen = epoch == Epoch ? head : null;
+        var before = _headSeen is { } seen && seen.Epoch == epoch && epoch == Epoch ? seen.Head : (ulong?)null;
+        _headSeen = epoch == Epoch ? (epoch, head) : null;
         return before;
     }
 
@@ -31,6 +31,7 @@ public sealed class ChannelCursor(string channel, string epoch, ulong last)
         Epoch = epoch;
         Last = last;
         PendingUnrecoverable = true;
+        _headSeen = null;
     }
 
     public bool TakePendingUnrecoverable()

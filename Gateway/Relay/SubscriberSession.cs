@@ -43,8 +43,9 @@ public sealed class SubscriberSession : IChannelSink
     {
         if (Fence > 0 && head.Owner > Fence && channel == Channels[0])
         {
-            // A newer session of this client id exists; its EndSession did not reach us (lost, or still on its way).
-            End(Replaced);
+            // A newer session of this client id exists, or the client unsubscribed; the EndSession saying so did not
+            // reach us (lost, or still on its way): end as it would have.
+            End(head.OwnerLeft ? Status.DefaultSuccess : Replaced);
             return;
         }
         Enqueue(new Signal(channel, null, head));

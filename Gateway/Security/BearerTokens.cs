@@ -20,6 +20,11 @@ public static class BearerTokens
         {
             throw new InvalidOperationException($"{AuthOptions.Section}:SigningKey is {key.Length} bytes: HS256 needs at least {MinKeyBytes}");
         }
+        if (!string.IsNullOrWhiteSpace(auth.Authority) && string.IsNullOrWhiteSpace(auth.Audience))
+        {
+            // An identity provider signs tokens for many applications: without an audience, any of them would do here.
+            throw new InvalidOperationException($"{AuthOptions.Section}:Authority needs {AuthOptions.Section}:Audience (the audience of tokens meant for this gateway)");
+        }
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
         {
             o.MapInboundClaims = false; // keep "sub" and our claims under their JWT names

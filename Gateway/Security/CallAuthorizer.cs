@@ -35,7 +35,14 @@ public sealed class CallAuthorizer(IOptions<AuthOptions> options, GatewayMetrics
         {
             if (!Allows(user, _options.ChannelsClaim, topic)) throw Denied($"token does not allow topic \"{ChannelNames.Shorten(topic)}\" (claim \"{_options.ChannelsClaim}\")");
         }
-        return long.TryParse(user.FindFirst("exp")?.Value, out var exp) ? DateTimeOffset.FromUnixTimeSeconds(exp) + _options.ClockSkew : null;
+        // exp is a JSON number (NumericDate), not always an integer. Validation required it; unreadable, the stream could
+        // outlive the token, so the call is refused.
+        if (!double.TryParse(user.FindFirst("exp")?.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var exp))
+        {
+            metrics.Rejected("unauthenticated");
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "token has no readable expiry (exp)"));
+        }
+        return DateTimeOffset.FromUnixTimeMilliseconds((long)(exp * 1000)) + _options.ClockSkew;
     }
 
     /// <summary>NotifyReceived and Unsubscribe: nobody acknowledges or ends another client's stream.</summary>

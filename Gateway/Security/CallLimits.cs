@@ -84,13 +84,15 @@ public sealed class CallLimits : IDisposable
 
     private static PartitionedRateLimiter<string> Buckets(double perSecond, int burst)
     {
-        // Whole tokens per period: 100 ms periods for fast rates, one token per 1/rate for slow ones.
-        var (period, tokens) = perSecond >= 10
-            ? (TimeSpan.FromMilliseconds(100), (int)Math.Round(perSecond / 10))
-            : (TimeSpan.FromSeconds(1 / Math.Max(perSecond, 0.001)), 1);
+        if (perSecond <= 0 || burst <= 0) throw new InvalidOperationException($"{LimitOptions.Section}: rates and bursts must be positive (got {perSecond}/s, burst {burst})");
+        // The partitioned limiter's heartbeat (every 100 ms) replenishes a bucket only once a whole period has passed:
+        // periods of a second (or 1/rate for slow rates) keep the rate within 10 % of the setting.
+        var (period, tokens) = perSecond >= 1
+            ? (TimeSpan.FromSeconds(1), (int)Math.Round(perSecond))
+            : (TimeSpan.FromSeconds(1 / perSecond), 1);
         var options = new TokenBucketRateLimiterOptions
         {
-            TokenLimit = Math.Max(burst, 1),
+            TokenLimit = burst,
             TokensPerPeriod = tokens,
             ReplenishmentPeriod = period,
             QueueLimit = 0,

@@ -43,6 +43,7 @@ public sealed class ChannelGrain(
     private ulong _head; // newest offset handed out
     private ulong _storedHead; // newest offset in the log: the newest anyone may see
     private long _owner; // client channels: the fence of the client's newest session
+    private bool _ownerLeft; // … which was an Unsubscribe
 
     private string Name => this.GetPrimaryKeyString();
 
@@ -140,13 +141,15 @@ public sealed class ChannelGrain(
     public Task<ChannelHead> Touch()
     {
         RenewLease();
-        return Task.FromResult(new ChannelHead(_epoch, _storedHead, _owner));
+        return Task.FromResult(new ChannelHead(_epoch, _storedHead, _owner, _ownerLeft));
     }
 
-    public Task Claim(long fence)
+    public Task Claim(long fence, bool left)
     {
         // Not stored: after a lost activation the next Connect claims again; until then no session is fenced off.
-        _owner = Math.Max(_owner, fence);
+        if (fence <= _owner) return Task.CompletedTask;
+        _owner = fence;
+        _ownerLeft = left;
         return Task.CompletedTask;
     }
 

@@ -38,7 +38,7 @@ public sealed class ClientGrain(
         S.AcksSinceStart = 0;
         // Positions of channels the client no longer joins are dropped: the state stays bounded by its subscription.
         foreach (var channel in S.Acknowledged.Keys.Where(c => !IsSubscribed(c)).ToArray()) S.Acknowledged.Remove(channel);
-        await NewFenceAsync("connect");
+        await NewFenceAsync("connect", left: false);
         if (previous is not null && previous.SessionId != session.SessionId)
         {
             logger.LogInformation("Client {ClientId}: session {New} on {NewGateway} replaces {Old} on {OldGateway}",
@@ -73,7 +73,7 @@ public sealed class ClientGrain(
         _ = session.Gateway.EndSession(Id, session.SessionId, SessionEndReason.Unsubscribed);
         S.Session = null;
         S.ConnectedAt = null;
-        await NewFenceAsync("unsubscribe");
+        await NewFenceAsync("unsubscribe", left: true);
         return true;
     }
 
@@ -116,11 +116,11 @@ public sealed class ClientGrain(
     /// state, then tells the client's own channel. The fence reaches the gateways through that channel's head: a session
     /// that missed its EndSession (one-way, may be lost) sees a newer owner at its next head check and ends itself.
     /// </summary>
-    private async Task NewFenceAsync(string why)
+    private async Task NewFenceAsync(string why, bool left)
     {
         S.Fence = Math.Max(S.Fence + 1, time.GetUtcNow().ToUnixTimeMilliseconds());
         await state.WriteOrFailAsync($"client {Id}, {why}");
-        await GrainFactory.GetGrain<IChannelGrain>(ChannelNames.ForClient(Id)).Claim(S.Fence);
+        await GrainFactory.GetGrain<IChannelGrain>(ChannelNames.ForClient(Id)).Claim(S.Fence, left);
     }
 
     /// <summary>The own channel's position is the session's start plus the messages acknowledged without a position.</summary>

@@ -18,7 +18,7 @@ public sealed class ClusterTlsOptions
     public string? KeyPath { get; set; }
     public string? Password { get; set; }
 
-    /// <summary>The cluster's CA (PEM or DER); empty: peers are checked against the system's roots.</summary>
+    /// <summary>The cluster's CA (PEM or DER). Required: against the system's roots, any public certificate would be a member.</summary>
     public string? CaPath { get; set; }
 
     public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
@@ -28,7 +28,7 @@ public sealed class ClusterTlsOptions
     public void Configure(TlsOptions tls)
     {
         tls.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
-        if (string.IsNullOrWhiteSpace(CaPath)) return;
+        if (string.IsNullOrWhiteSpace(CaPath)) throw new InvalidOperationException($"{Section}:CaPath is required with {Section}:CertificatePath (the CA whose signature makes a cluster member)");
         var ca = X509CertificateLoader.LoadCertificateFromFile(CaPath);
         tls.RemoteCertificateValidation = (certificate, _, _) =>
         {

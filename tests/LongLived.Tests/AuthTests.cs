@@ -131,7 +131,7 @@ public sealed class AuthTests(AuthCluster auth) : IClassFixture<AuthCluster>
         var id = TestStreams.NewId("expiring");
         var topic = TestStreams.NewId("ticks");
         var publisher = AuthCluster.Token("publisher", publish: [topic]);
-        var call = Client.Subscribe(TestStreams.Subscribe(id, topic), AuthCluster.Token(id, [topic], lifetime: TimeSpan.FromSeconds(3)));
+        var call = Client.Subscribe(TestStreams.Subscribe(id, topic), AuthCluster.Token(id, [topic], lifetime: TimeSpan.FromSeconds(6)));
         await call.ReadyAsync();
         for (var i = 1; i <= 3; i++) await Client.PublishAsync(new PublishRequest { Channel = topic, Data = $"m{i}" }, publisher);
         var before = await call.ResponseStream.TakeAsync(3, topic);
@@ -185,6 +185,15 @@ public sealed class AuthTests(AuthCluster auth) : IClassFixture<AuthCluster>
 /// </summary>
 public sealed class AuthorityTests
 {
+    [Fact]
+    public void An_authority_without_an_audience_is_refused_at_startup()
+    {
+        // Any token the identity provider signed for another application would otherwise act as its subject here.
+        var error = Assert.Throws<InvalidOperationException>(() => LongLived.Gateway.GatewaySetup.Build(
+            ["--Gateway:Auth:Authority=http://127.0.0.1:1", $"--Gateway:Port={ClusterFixture.FreePort()}"]));
+        Assert.Contains("Audience", error.Message);
+    }
+
     [Fact]
     public async Task Tokens_of_the_configured_authority_are_accepted_and_others_are_not()
     {

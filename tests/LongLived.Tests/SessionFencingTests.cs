@@ -35,6 +35,24 @@ public sealed class SessionFencingTests(ClusterFixture cluster)
         Assert.Equal(StatusCode.Aborted, ended.StatusCode);
         Assert.Single(await second.ResponseStream.TakeAsync(1, channel)); // the new one goes on
     }
+
+    [Fact]
+    public async Task A_session_whose_Unsubscribe_EndSession_is_lost_ends_with_OK_not_as_replaced()
+    {
+        var id = TestStreams.NewId("left");
+        var channel = ChannelNames.ForClient(id);
+        using var call = cluster.Client(cluster.Port1).Subscribe(TestStreams.Subscribe(id));
+        await call.ResponseStream.TakeAsync(1, channel);
+
+        // What the client grain's Unsubscribe does after its one-way EndSession: claim the own channel with a newer
+        // fence, marked as a leave. The EndSession is "lost" here by not sending it; the head check must end the
+        // stream as the EndSession would have (OK), not as replaced (ABORTED) — the soak test saw that race.
+        await cluster.Grains.GetGrain<IChannelGrain>(channel).Claim(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000, left: true);
+
+        using var timeout = new CancellationTokenSource(TestStreams.Patience);
+        while (await call.ResponseStream.MoveNext(timeout.Token)) { }
+        Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
+    }
 }
 
 /// <summary>Acknowledgements: only for the client's own channels, and stored without waiting for a deactivation.</summary>

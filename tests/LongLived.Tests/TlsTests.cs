@@ -75,7 +75,8 @@ public sealed class TlsTests : IDisposable
         outsider.Logging.ClearProviders();
         outsider.UseOrleansClient(client => client.UseLocalhostClustering(cluster.SiloGatewayPort, "longlived", clusterId));
         using var host = outsider.Build();
-        await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(patience.Token).WaitAsync(TimeSpan.FromSeconds(15)));
     }
 
     private static readonly Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");

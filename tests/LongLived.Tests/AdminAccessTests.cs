@@ -1,0 +1,31 @@
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace LongLived.Tests;
+
+/// <summary>
+/// Gateway:AdminToken: once set, the admin port's operator endpoints want it from every caller, loopback included (a
+/// proxy on the host makes outside callers look local); /healthz stays open for probes.
+/// </summary>
+public sealed class AdminAccessTests
+{
+    [Fact]
+    public async Task With_an_admin_token_operator_endpoints_need_it_and_health_does_not()
+    {
+        await using var cluster = await OwnCluster.StartAsync(
+            ["--Logging:LogLevel:Default=Warning", $"--Orleans:ClusterId=admin-{Guid.NewGuid():N}"],
+            gateway: ["--Gateway:AdminToken=operator-secret"]);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{cluster.AdminPort}") };
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsync("/server/stop", null)).StatusCode);
+        var wrong = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", "operator-secreT") } };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(wrong)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+
+        var right = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", "operator-secret") } };
+        var metrics = await http.SendAsync(right);
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("# TYPE", await metrics.Content.ReadAsStringAsync()); // the Prometheus text itself
+    }
+}
