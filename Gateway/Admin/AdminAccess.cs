@@ -11,7 +11,7 @@ namespace LongLived;
 /// bind to loopback unless told to listen on every interface. /healthz stays open: orchestrators probe it and it tells
 /// nothing.
 /// </summary>
-public static class AdminAccess
+internal static class AdminAccess
 {
     public static IApplicationBuilder UseAdminAccess(this IApplicationBuilder app, string? token, string setting, Func<HttpContext, bool> applies) =>
         app.Use((context, next) =>

@@ -3,7 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace LongLived;
 
 /// <summary>A certificate from files, as operators have them: PEM (+ key file) or PKCS#12. Shared by silo and gateway.</summary>
-public static class CertificateFiles
+internal static class CertificateFiles
 {
     public static X509Certificate2 Load(string path, string? keyPath, string? password)
     {

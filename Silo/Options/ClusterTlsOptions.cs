@@ -9,7 +9,7 @@ namespace LongLived;
 /// membership is the CA's signature, not a host name (silos dial each other by IP). Off unless a certificate is set;
 /// shared by the silo and the gateway (linked source).
 /// </summary>
-public sealed class ClusterTlsOptions
+internal sealed class ClusterTlsOptions
 {
     public const string Section = "Orleans:Tls";
 

@@ -69,11 +69,13 @@ public sealed class TlsTests : IDisposable
         await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "over mTLS" });
         Assert.Equal("over mTLS", (await call.ResponseStream.TakeAsync(1, topic))[0].Data);
 
-        // Same cluster and service ids, no certificate: the silo does not let it in (its client keeps retrying the refused
-        // handshake; without TLS on the silo it would be connected in about a second).
+        // Same cluster and service ids, a certificate of another CA, trusting anything itself: the silo does not let it in
+        // (its client keeps retrying the refused handshake; without TLS on the silo it would be connected in a second).
+        var (_, otherCert, otherKey) = MakeCertificates("other", ServerAuth, ClientAuth);
         var outsider = Host.CreateApplicationBuilder();
         outsider.Logging.ClearProviders();
-        outsider.UseOrleansClient(client => client.UseLocalhostClustering(cluster.SiloGatewayPort, "longlived", clusterId));
+        outsider.UseOrleansClient(client => client.UseLocalhostClustering(cluster.SiloGatewayPort, "longlived", clusterId)
+            .UseTls(X509Certificate2.CreateFromPemFile(otherCert, otherKey), tls => tls.AllowAnyRemoteCertificate()));
         using var host = outsider.Build();
         using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(patience.Token).WaitAsync(TimeSpan.FromSeconds(15)));
@@ -83,10 +85,12 @@ public sealed class TlsTests : IDisposable
     private static readonly Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
 
     /// <summary>A CA, and a certificate for 127.0.0.1 and localhost signed by it (with these uses), as PEM files.</summary>
-    private (string Ca, string Cert, string Key) MakeCertificates(params Oid[] uses)
+    private (string Ca, string Cert, string Key) MakeCertificates(params Oid[] uses) => MakeCertificates("cluster", uses);
+
+    private (string Ca, string Cert, string Key) MakeCertificates(string name, params Oid[] uses)
     {
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest("CN=LongLived test CA", caKey, HashAlgorithmName.SHA256);
+        var caRequest = new CertificateRequest($"CN=LongLived test CA {name}", caKey, HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
@@ -100,7 +104,7 @@ public sealed class TlsTests : IDisposable
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([.. uses], false));
         using var server = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
 
-        var paths = (Path.Combine(_dir, "ca.pem"), Path.Combine(_dir, "gateway.pem"), Path.Combine(_dir, "gateway.key"));
+        var paths = (Path.Combine(_dir, $"{name}-ca.pem"), Path.Combine(_dir, $"{name}.pem"), Path.Combine(_dir, $"{name}.key"));
         File.WriteAllText(paths.Item1, ca.ExportCertificatePem());
         File.WriteAllText(paths.Item2, server.ExportCertificatePem());
         File.WriteAllText(paths.Item3, serverKey.ExportPkcs8PrivateKeyPem());
