@@ -152,8 +152,11 @@ public sealed class LonglivedService(
         return EndTimer(session, age, new Status(StatusCode.Unavailable, "rebalance: stream reached its maximum age; resubscribe with your positions"));
     }
 
-    private static ITimer EndTimer(SubscriberSession session, TimeSpan after, Status status) =>
-        TimeProvider.System.CreateTimer(_ => session.End(status), null, after > TimeSpan.Zero ? after : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+    /// <summary>Ends the session after <paramref name="after"/>; null beyond what a timer can wait (~49 days: a token
+    /// valid for a year must not fail the call).</summary>
+    private static ITimer? EndTimer(SubscriberSession session, TimeSpan after, Status status) =>
+        after >= TimeSpan.FromDays(40) ? null
+        : TimeProvider.System.CreateTimer(_ => session.End(status), null, after > TimeSpan.Zero ? after : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
 
     private void ThrowIfDraining()
     {

@@ -67,6 +67,15 @@ public sealed class AuthTests(AuthCluster auth) : IClassFixture<AuthCluster>
     }
 
     [Fact]
+    public async Task A_token_valid_for_a_year_gets_its_stream()
+    {
+        // Longer than a .NET timer can wait: the expiry must not fail the call.
+        var id = TestStreams.NewId("service");
+        using var call = Client.Subscribe(new Request { Id = id }, AuthCluster.Token(id, lifetime: TimeSpan.FromDays(365)));
+        await call.ResponseStream.TakeAsync(1, LongLived.Contracts.Grains.ChannelNames.ForClient(id));
+    }
+
+    [Fact]
     public async Task A_token_acts_for_its_subject_only()
     {
         var mallory = TestStreams.NewId("mallory");
