@@ -25,7 +25,7 @@ public static class GatewaySetup
         var orleans = builder.Configuration.GetSection(OrleansClientOptions.Section).Get<OrleansClientOptions>() ?? new();
         var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new();
         var clusterTls = builder.Configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new();
-        var certificate = (builder.Configuration.GetSection(TlsOptions.Section).Get<TlsOptions>() ?? new()).Load();
+        var certificate = (builder.Configuration.GetSection(TlsOptions.Section).Get<TlsOptions>() ?? new()).LoadCertificate();
         builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
         builder.Services.Configure<AuthOptions>(builder.Configuration.GetSection(AuthOptions.Section));
         builder.Services.Configure<LimitOptions>(builder.Configuration.GetSection(LimitOptions.Section));
@@ -79,7 +79,7 @@ public static class GatewaySetup
                 // Learn about new or dead silos quickly instead of once a minute.
                 client.Configure<Orleans.Configuration.GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             }
-            if (clusterTls.Enabled) client.UseTls(clusterTls.LoadCertificate(), clusterTls.Configure);
+            if (clusterTls.LoadCertificate() is { } member) client.UseTls(member, clusterTls.Configure);
             client.AddMemoryStreams(StreamNames.Provider, streams => streams.ConfigurePartitioning(orleans.StreamQueues));
         });
 

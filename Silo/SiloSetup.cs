@@ -42,7 +42,7 @@ public static class SiloSetup
         {
             if (string.IsNullOrWhiteSpace(cluster.Redis)) UseEmbedded(silo, cluster);
             else UseRedis(silo, cluster, cluster.Redis);
-            if (tls.Enabled) silo.UseTls(tls.LoadCertificate(), tls.Configure);
+            if (tls.LoadCertificate() is { } member) silo.UseTls(member, tls.Configure);
             silo.Configure<ClusterMembershipOptions>(o =>
             {
                 o.ProbeTimeout = cluster.ProbeTimeout;

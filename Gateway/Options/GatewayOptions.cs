@@ -17,8 +17,8 @@ public sealed class GatewayOptions
     public bool ListenAnyIP { get; set; }
 
     /// <summary>
-    /// Bearer token the admin port's /server/* and /metrics require from callers other than loopback; empty: they answer
-    /// loopback only (/healthz answers everyone).
+    /// Bearer token the admin port's /server/* and /metrics require from every caller once set; empty: they answer
+    /// loopback callers only (/healthz answers everyone).
     /// </summary>
     public string? AdminToken { get; set; }
 

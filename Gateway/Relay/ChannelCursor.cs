@@ -12,16 +12,17 @@ public sealed class ChannelCursor(string channel, string epoch, ulong last)
 
     public void Delivered(ulong offset) => Last = offset;
 
-    private (string Epoch, ulong Head)? _headSeen;
+    /// <summary>The head the head check last saw in this numbering (a jump, the only change of numbering, forgets it).</summary>
+    private ulong? _headSeen;
 
     /// <summary>
-    /// Records a head the head check saw and returns the one it saw a round earlier in this numbering (null: none).
+    /// Records a head of this numbering the head check saw and returns the one it saw a round earlier (null: none).
     /// Only that one is overdue: the live path may still be carrying everything up to the newest head.
     /// </summary>
-    public ulong? HeadSeenBefore(string epoch, ulong head)
+    public ulong? HeadSeenBefore(ulong head)
     {
-        var before = _headSeen is { } seen && seen.Epoch == epoch && epoch == Epoch ? seen.Head : (ulong?)null;
-        _headSeen = epoch == Epoch ? (epoch, head) : null;
+        var before = _headSeen;
+        _headSeen = head;
         return before;
     }
 

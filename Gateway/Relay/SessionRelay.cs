@@ -122,7 +122,7 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
     private Task OnHeadAsync(ChannelCursor cursor, ChannelHead head, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
         if (head.Epoch != cursor.Epoch) return FillAsync(cursor, ulong.MaxValue, writer, ct);
-        var overdue = cursor.HeadSeenBefore(head.Epoch, head.Head);
+        var overdue = cursor.HeadSeenBefore(head.Head);
         return overdue > cursor.Last ? FillAsync(cursor, overdue.Value, writer, ct) : Task.CompletedTask;
     }
 

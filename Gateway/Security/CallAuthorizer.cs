@@ -39,8 +39,7 @@ public sealed class CallAuthorizer(IOptions<AuthOptions> options, GatewayMetrics
         // outlive the token, so the call is refused.
         if (!double.TryParse(user.FindFirst("exp")?.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var exp))
         {
-            metrics.Rejected("unauthenticated");
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "token has no readable expiry (exp)"));
+            throw Unauthenticated("token has no readable expiry (exp)");
         }
         return DateTimeOffset.FromUnixTimeMilliseconds((long)(exp * 1000)) + _options.ClockSkew;
     }
@@ -65,8 +64,7 @@ public sealed class CallAuthorizer(IOptions<AuthOptions> options, GatewayMetrics
     {
         var result = await context.GetHttpContext().AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
         if (result.Succeeded && Subject(result.Principal) is { Length: > 0 }) return result.Principal;
-        metrics.Rejected("unauthenticated");
-        var reason = result.Failure switch
+        throw Unauthenticated(result.Failure switch
         {
             null when result.Succeeded => "token has no subject (sub)",
             null => "missing bearer token: send metadata \"authorization: Bearer <JWT>\"",
@@ -76,8 +74,7 @@ public sealed class CallAuthorizer(IOptions<AuthOptions> options, GatewayMetrics
             SecurityTokenInvalidAudienceException => "token audience (aud) is not accepted",
             SecurityTokenInvalidIssuerException => "token issuer (iss) is not accepted",
             _ => "token is not valid",
-        };
-        throw new RpcException(new Status(StatusCode.Unauthenticated, reason));
+        });
     }
 
     private void ActsAs(ClaimsPrincipal user, string clientId)
@@ -92,6 +89,12 @@ public sealed class CallAuthorizer(IOptions<AuthOptions> options, GatewayMetrics
     private static bool Allows(ClaimsPrincipal user, string claim, string name) =>
         user.FindAll(claim).SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Any(pattern =>
             pattern.EndsWith('*') ? name.StartsWith(pattern[..^1], StringComparison.Ordinal) : pattern == name);
+
+    private RpcException Unauthenticated(string reason)
+    {
+        metrics.Rejected("unauthenticated");
+        return new RpcException(new Status(StatusCode.Unauthenticated, reason));
+    }
 
     private RpcException Denied(string message)
     {

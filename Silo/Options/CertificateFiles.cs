@@ -2,15 +2,31 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace LongLived;
 
-/// <summary>A certificate from files, as operators have them: PEM (+ key file) or PKCS#12. Shared by silo and gateway.</summary>
-internal static class CertificateFiles
+/// <summary>
+/// A certificate from files, as operators have them: PEM (+ key file) or PKCS#12. The settings both TLS sections share
+/// (Gateway:Tls, Orleans:Tls); linked into the silo and the gateway.
+/// </summary>
+internal abstract class CertificateFiles
 {
-    public static X509Certificate2 Load(string path, string? keyPath, string? password)
+    /// <summary>A PEM certificate (with <see cref="KeyPath"/>) or a PKCS#12 (.pfx/.p12) file; empty: TLS off.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The PEM private key; empty when the key is in the certificate file.</summary>
+    public string? KeyPath { get; set; }
+
+    /// <summary>Password of the PKCS#12 file or of an encrypted PEM key.</summary>
+    public string? Password { get; set; }
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
+
+    /// <summary>The configured certificate, or null when none is.</summary>
+    public X509Certificate2? LoadCertificate()
     {
-        var key = string.IsNullOrWhiteSpace(keyPath) ? null : keyPath;
-        if (Path.GetExtension(path).ToLowerInvariant() is ".pfx" or ".p12") return X509CertificateLoader.LoadPkcs12FromFile(path, password);
-        return string.IsNullOrEmpty(password)
-            ? X509Certificate2.CreateFromPemFile(path, key)
-            : X509Certificate2.CreateFromEncryptedPemFile(path, password, key);
+        if (!Enabled) return null;
+        var key = string.IsNullOrWhiteSpace(KeyPath) ? null : KeyPath;
+        if (Path.GetExtension(CertificatePath!).ToLowerInvariant() is ".pfx" or ".p12") return X509CertificateLoader.LoadPkcs12FromFile(CertificatePath!, Password);
+        return string.IsNullOrEmpty(Password)
+            ? X509Certificate2.CreateFromPemFile(CertificatePath!, key)
+            : X509Certificate2.CreateFromEncryptedPemFile(CertificatePath!, Password, key);
     }
 }

@@ -9,21 +9,12 @@ namespace LongLived;
 /// membership is the CA's signature, not a host name (silos dial each other by IP). Off unless a certificate is set;
 /// shared by the silo and the gateway (linked source).
 /// </summary>
-internal sealed class ClusterTlsOptions
+internal sealed class ClusterTlsOptions : CertificateFiles
 {
     public const string Section = "Orleans:Tls";
 
-    /// <summary>This member's certificate: PEM (with <see cref="KeyPath"/>) or PKCS#12 (.pfx/.p12).</summary>
-    public string? CertificatePath { get; set; }
-    public string? KeyPath { get; set; }
-    public string? Password { get; set; }
-
     /// <summary>The cluster's CA (PEM or DER). Required: against the system's roots, any public certificate would be a member.</summary>
     public string? CaPath { get; set; }
-
-    public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
-
-    public X509Certificate2 LoadCertificate() => CertificateFiles.Load(CertificatePath!, KeyPath, Password);
 
     public void Configure(TlsOptions tls)
     {

@@ -11,7 +11,7 @@ public sealed class SiloHttpOptions
     /// <summary>Listen on all interfaces (containers) instead of localhost only.</summary>
     public bool ListenAnyIP { get; set; }
 
-    /// <summary>Bearer token /metrics and /dashboard require from callers other than loopback; empty: loopback only.</summary>
+    /// <summary>Bearer token /metrics and /dashboard require from every caller once set; empty: loopback callers only.</summary>
     public string? AdminToken { get; set; }
 
     /// <summary>The Orleans dashboard at /dashboard.</summary>
