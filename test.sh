@@ -61,7 +61,7 @@ f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$results/interop.tap" | tail -n 1)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 for out in "$results"/*_test.sh.out; do
   [ -e "$out" ] || continue
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+  line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
   p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed}
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 done
@@ -72,8 +72,8 @@ if [ "$failed" -gt 0 ]; then
     [ -e "$trx" ] || continue
     grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.*testName="\([^"]*\)".*/  xunit: \1/p'
   done
-  grep -E '^ *not ok ' "$results/interop.tap" | sed 's/^ */  node: /' || true
-  grep -hE '^not ok ' "$results"/*_test.sh.out 2>/dev/null | sed 's/^/  shell: /' || true
+  grep -aE '^ *not ok ' "$results/interop.tap" | sed 's/^ */  node: /' || true
+  grep -ahE '^not ok ' "$results"/*_test.sh.out 2>/dev/null | sed 's/^/  shell: /' || true
 fi
 echo "$passed passed, $failed failed"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then

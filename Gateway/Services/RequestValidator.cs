@@ -70,6 +70,8 @@ public static class RequestValidator
         {
             if (channels is not null && !channels.Contains(channel)) throw Invalid($"position for channel \"{ChannelNames.Shorten(channel)}\", which this request does not subscribe to");
             if (position is null) throw Invalid($"position for channel \"{ChannelNames.Shorten(channel)}\" is empty");
+            // Our epochs are hex; control characters cannot be one and would reach the logs raw (a NUL turns a log file binary).
+            if (position.Epoch.Any(char.IsControl)) throw Invalid($"epoch of the position for channel \"{ChannelNames.Shorten(channel)}\" contains control characters: send back the epoch a message carried");
             if (position.Epoch.Length > MaxEpochLength) throw Invalid($"epoch of the position for channel \"{ChannelNames.Shorten(channel)}\" is {position.Epoch.Length} characters (at most {MaxEpochLength}): send back the epoch a message carried");
         }
     }

@@ -33,7 +33,9 @@ public sealed class BadResumeTests(ClusterFixture cluster)
         ["offset ulong.MaxValue, right epoch"] = new(_ => ulong.MaxValue, e => e, Header: Resumed.Unrecoverable, FirstOffset: Before + 1, FirstFlagged: true),
         // Offset 0 = "seen nothing": a full replay of the history.
         ["offset 0, right epoch"] = new(_ => 0, e => e, Header: Resumed.Recovered, FirstOffset: 1),
-        ["garbage epoch"] = new(_ => 2, _ => "not-an-epoch \u0000\u00ff\u2603", Header: Resumed.Unrecoverable, FirstOffset: Before + 1, FirstFlagged: true),
+        ["garbage epoch"] = new(_ => 2, _ => "not-an-epoch \u00ff\u2603", Header: Resumed.Unrecoverable, FirstOffset: Before + 1, FirstFlagged: true),
+        // Control characters cannot be an epoch of ours; refused like those in an id (they would reach the logs raw).
+        ["epoch with a NUL"] = new(_ => 2, _ => "epoch\u0000", Error: StatusCode.InvalidArgument),
         // Epochs are 12 characters; one longer than 64 cannot be ours (and would only bloat logs and grain calls).
         ["very long epoch (1 KB)"] = new(_ => 2, _ => new string('e', 1 << 10), Error: StatusCode.InvalidArgument),
         // 1 MB: over the gateway's receive limit (Gateway:MaxPublishBytes + 16 KB): refused before the service runs.
