@@ -1,6 +1,8 @@
 using Grpc.Core;
 using LongLived.Contracts;
 using LongLived.Contracts.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace LongLived.Tests;
 
@@ -63,5 +65,49 @@ public sealed class ValidationTests(ClusterFixture cluster)
         var unsubscribe = await Assert.ThrowsAsync<RpcException>(async () => await client.UnsubscribeAsync(new Request()));
         Assert.Equal(StatusCode.InvalidArgument, notify.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, unsubscribe.StatusCode);
+    }
+
+    public static TheoryData<string, byte[]> Unparsable => new()
+    {
+        { "truncated field", [0x0A, 0x05, (byte)'a'] },               // id: 5 bytes announced, 1 sent
+        { "string that is not UTF-8", [0x0A, 0x02, 0xC3, 0x28] },    // id: proto3 strings must be UTF-8
+        { "invalid wire type", [0x0F, 0x01] },                      // field 1, wire type 7
+    };
+
+    /// <summary>
+    /// Bytes protobuf cannot parse, sent as each RPC's request: INVALID_ARGUMENT with the parser's reason (grpc-dotnet
+    /// alone answers UNKNOWN and logs an error per call), no error in the gateway's log, and it keeps serving.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Unparsable))]
+    public async Task Unparsable_requests_get_INVALID_ARGUMENT_and_log_no_error(string what, byte[] body)
+    {
+        await using var gateway = await cluster.StartExtraGatewayAsync();
+        var logs = new CapturedLogs();
+        gateway.App.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);
+        var invoker = cluster.Channel(gateway.Port).CreateCallInvoker();
+        var raw = Marshallers.Create<byte[]>(bytes => bytes, bytes => bytes);
+        using var timeout = new CancellationTokenSource(TestStreams.Patience);
+        var options = new CallOptions(cancellationToken: timeout.Token);
+
+        foreach (var rpc in new[] { "Unsubscribe", "NotifyReceived", "Publish" })
+        {
+            var unary = new Method<byte[], byte[]>(MethodType.Unary, "protos.Longlived", rpc, raw, raw);
+            var error = await Assert.ThrowsAsync<RpcException>(async () => await invoker.AsyncUnaryCall(unary, null, options, body));
+            Assert.True(error.StatusCode == StatusCode.InvalidArgument, $"{what}, {rpc}: {error.Status}");
+            Assert.Contains("not a valid", error.Status.Detail);
+        }
+        var subscribe = new Method<byte[], byte[]>(MethodType.ServerStreaming, "protos.Longlived", "Subscribe", raw, raw);
+        using (var call = invoker.AsyncServerStreamingCall(subscribe, null, options, body))
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(timeout.Token));
+            Assert.True(error.StatusCode == StatusCode.InvalidArgument, $"{what}, Subscribe: {error.Status}");
+            Assert.Contains("not a valid Request", error.Status.Detail);
+        }
+        Assert.Empty(logs.Errors);
+
+        var id = TestStreams.NewId("after-unparsable");
+        using var good = new Longlived.LonglivedClient(cluster.Channel(gateway.Port)).Subscribe(TestStreams.Subscribe(id));
+        Assert.Single(await good.ResponseStream.TakeAsync(1, ChannelNames.ForClient(id)));
     }
 }
