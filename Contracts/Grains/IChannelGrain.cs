@@ -13,8 +13,9 @@ public interface IChannelGrain : IGrainWithStringKey
     Task<ChannelMessage> Publish(string data, string? idempotencyKey);
 
     /// <summary>
-    /// Messages after <paramref name="afterOffset"/> (at most <paramref name="max"/>) in numbering <paramref name="epoch"/>
-    /// (null or empty: the current one). Renews the subscriber lease.
+    /// Messages after <paramref name="afterOffset"/> (at most <paramref name="max"/>) in numbering <paramref name="epoch"/>.
+    /// A position without an epoch is recoverable only from offset 0 ("seen nothing"): an offset of an unknown
+    /// numbering may belong to one that was lost, and must not pass as a match. Renews the subscriber lease.
     /// </summary>
     [Alias("Read")]
     Task<HistoryPage> Read(ulong afterOffset, string? epoch, int max);

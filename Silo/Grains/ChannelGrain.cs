@@ -103,7 +103,8 @@ public sealed class ChannelGrain(
         Trim();
         var head = _storedHead; // staged messages past it are not visible yet
         var first = _ring.Count > 0 ? _ring.First : head + 1;
-        var recoverable = (string.IsNullOrEmpty(epoch) || epoch == _epoch) && afterOffset <= head && afterOffset + 1 >= first;
+        var sameNumbering = epoch == _epoch || (afterOffset == 0 && string.IsNullOrEmpty(epoch));
+        var recoverable = sameNumbering && afterOffset <= head && afterOffset + 1 >= first;
         if (!recoverable || afterOffset == head)
         {
             return Task.FromResult(new HistoryPage(_epoch, head, recoverable, [], first));

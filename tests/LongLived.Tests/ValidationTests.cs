@@ -58,10 +58,13 @@ public sealed class ValidationTests(ClusterFixture cluster)
     }
 
     [Fact]
-    public async Task NotifyReceived_and_Unsubscribe_without_id_get_INVALID_ARGUMENT()
+    public async Task NotifyReceived_and_Unsubscribe_without_id_and_acknowledgements_without_epoch_get_INVALID_ARGUMENT()
     {
         var client = cluster.Client(cluster.Port1);
         var notify = await Assert.ThrowsAsync<RpcException>(async () => await client.NotifyReceivedAsync(new Request()));
+        var noEpoch = await Assert.ThrowsAsync<RpcException>(async () =>
+            await client.NotifyReceivedAsync(new Request { Id = "ok-id" }.WithPosition(ChannelNames.ForClient("ok-id"), 3, "")));
+        Assert.Equal(StatusCode.InvalidArgument, noEpoch.StatusCode);
         var unsubscribe = await Assert.ThrowsAsync<RpcException>(async () => await client.UnsubscribeAsync(new Request()));
         Assert.Equal(StatusCode.InvalidArgument, notify.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, unsubscribe.StatusCode);
