@@ -9,5 +9,5 @@ namespace LongLived.Silo.History;
 public sealed class ChannelLogs(IOptions<HistoryOptions> history, IConnectionMultiplexer? redis = null)
 {
     public IChannelLog For(string channel, IPersistentState<ChannelState> state) =>
-        redis is null ? new GrainStateLog(state, channel) : new RedisStreamLog(redis.GetDatabase(), channel, Math.Max(history.Value.MaxCount, 1));
+        redis is null ? new GrainStateLog(state, channel) : new RedisStreamLog(redis.GetDatabase(), channel, history.Value);
 }

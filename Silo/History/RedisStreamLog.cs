@@ -1,5 +1,6 @@
 using System.Globalization;
 using LongLived.Contracts.Grains;
+using LongLived.Silo.Options;
 using StackExchange.Redis;
 using ChannelMessage = LongLived.Contracts.Grains.ChannelMessage;
 
@@ -9,12 +10,16 @@ namespace LongLived.Silo.History;
 /// Redis mode: a channel's history is a Redis stream (entry id = "&lt;offset&gt;-1", fields d = data, t = publish time,
 /// k = idempotency key), its numbering a hash (epoch, head). A batch is one MULTI/EXEC: every XADD (capped at
 /// <c>History:MaxCount</c>, approximately) and the head together, so the log never holds an offset the head does not.
-/// Entries carry only what differs per message: no channel name or epoch.
+/// Entries carry only what differs per message: no channel name or epoch. Both keys expire once the channel is silent
+/// (the log after <c>History:MaxAge</c>, the numbering after <c>History:NumberingRetention</c>), so channels that are
+/// never used again do not hold Redis memory forever.
 /// </summary>
-public sealed class RedisStreamLog(IDatabase redis, string channel, int maxCount) : IChannelLog
+public sealed class RedisStreamLog(IDatabase redis, string channel, HistoryOptions history) : IChannelLog
 {
     private readonly RedisKey _meta = $"ll:{{{channel}}}:meta";
     private readonly RedisKey _log = $"ll:{{{channel}}}:log";
+    private readonly int _maxCount = Math.Max(history.MaxCount, 1);
+    private readonly Expiry _expiry = new(history);
     private ulong _trimmedBelow;
 
     public async Task<StoredChannel?> OpenAsync(CancellationToken cancellationToken)
@@ -24,7 +29,7 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, int maxCount
             var meta = (await redis.HashGetAllAsync(_meta)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
             if (!meta.TryGetValue("epoch", out var epoch) || string.IsNullOrEmpty(epoch)) return null;
             var head = ulong.Parse(meta.GetValueOrDefault("head", "0"), CultureInfo.InvariantCulture);
-            var entries = await redis.StreamRangeAsync(_log, "-", "+", count: maxCount, messageOrder: Order.Descending);
+            var entries = await redis.StreamRangeAsync(_log, "-", "+", count: _maxCount, messageOrder: Order.Descending);
             var tail = entries.Reverse().Select(e => ToMessage(e, epoch)).Where(m => m.Offset <= head).ToList();
             return new StoredChannel(epoch, head, tail);
         }
@@ -35,7 +40,7 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, int maxCount
     }
 
     public Task StartEpochAsync(string epoch, CancellationToken cancellationToken) => RunAsync("new epoch", tx =>
-        [tx.KeyDeleteAsync(_log), tx.HashSetAsync(_meta, [new("epoch", epoch), new("head", 0)])]);
+        [tx.KeyDeleteAsync(_log), tx.HashSetAsync(_meta, [new("epoch", epoch), new("head", 0)]), _expiry.Restart(tx, _meta)]);
 
     public ValueTask AppendAsync(string epoch, IReadOnlyList<ChannelMessage> batch, ulong oldestRetained) => new(RunAsync($"offsets {batch[0].Offset}..{batch[^1].Offset}", tx =>
     {
@@ -45,9 +50,10 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, int maxCount
             NameValueEntry[] fields = m.IdempotencyKey is null
                 ? [new("d", m.Data), new("t", m.PublishedUnixMs)]
                 : [new("d", m.Data), new("t", m.PublishedUnixMs), new("k", m.IdempotencyKey)];
-            replies.Add(tx.StreamAddAsync(_log, fields, messageId: $"{m.Offset}-1", maxLength: maxCount, useApproximateMaxLength: true));
+            replies.Add(tx.StreamAddAsync(_log, fields, messageId: $"{m.Offset}-1", maxLength: _maxCount, useApproximateMaxLength: true));
         }
         replies.Add(tx.HashSetAsync(_meta, [new("epoch", epoch), new("head", batch[^1].Offset)]));
+        replies.AddRange(_expiry.Renew(tx, _log, _meta));
         if (oldestRetained > _trimmedBelow + 64)
         {
             // Age bound (the count bound rides on XADD): what the ring dropped by age goes from Redis too, in steps.
@@ -75,6 +81,37 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, int maxCount
             throw new StorageUnavailableException($"channel {channel}, {what}: storage failed ({ex.GetType().Name}: {ex.Message})");
         }
         if (!committed) throw new StorageUnavailableException($"channel {channel}, {what}: storage refused the write");
+    }
+
+    /// <summary>
+    /// The keys' time to live, renewed with a write at most every tenth of it (not one EXPIRE pair per batch); the log's
+    /// is <c>MaxAge</c> plus that step, so it never goes before its newest entry is <c>MaxAge</c> old.
+    /// </summary>
+    private sealed class Expiry(HistoryOptions history)
+    {
+        private readonly TimeSpan? _logTtl = history.MaxAge > TimeSpan.Zero ? history.MaxAge * 1.1 : null;
+        private readonly TimeSpan? _numberingTtl = history.NumberingRetention > TimeSpan.Zero
+            ? TimeSpan.FromTicks(Math.Max(history.NumberingRetention.Ticks, (history.MaxAge * 1.1).Ticks)) : null;
+        private long? _renewedAt;
+
+        /// <summary>With an append: both keys, unless renewed less than a step ago.</summary>
+        public IEnumerable<Task> Renew(ITransaction tx, RedisKey log, RedisKey meta)
+        {
+            var step = (_logTtl ?? _numberingTtl ?? TimeSpan.Zero) / 11;
+            var now = Environment.TickCount64;
+            if (now - _renewedAt < step.TotalMilliseconds) return []; // null (not since the last restart): renew
+            _renewedAt = now;
+            return [_logTtl is { } l ? tx.KeyExpireAsync(log, l) : tx.KeyPersistAsync(log), Numbering(tx, meta)];
+        }
+
+        /// <summary>A new epoch: the log is deleted (an expiry on it would be lost), so the next append renews both.</summary>
+        public Task Restart(ITransaction tx, RedisKey meta)
+        {
+            _renewedAt = null;
+            return Numbering(tx, meta);
+        }
+
+        private Task Numbering(ITransaction tx, RedisKey meta) => _numberingTtl is { } m ? tx.KeyExpireAsync(meta, m) : tx.KeyPersistAsync(meta);
     }
 
     private ChannelMessage ToMessage(StreamEntry entry, string epoch)

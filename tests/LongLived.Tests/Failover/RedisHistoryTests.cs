@@ -39,4 +39,50 @@ public sealed class RedisHistoryTests
         Assert.Equal(last.Epoch, meta["epoch"]);
         Assert.Equal("150", meta["head"]);
     }
+
+    /// <summary>
+    /// A channel that goes silent gives its Redis memory back: the log after History:MaxAge (nothing in it would be
+    /// served any more), the numbering after History:NumberingRetention; a publish after the log went continues the
+    /// same numbering.
+    /// </summary>
+    [Fact]
+    public async Task A_silent_channel_leaves_nothing_in_Redis_once_its_history_and_numbering_expire()
+    {
+        var redisPort = ClusterFixture.FreePort();
+        await using var redis = NodeProcess.Redis(redisPort);
+        redis.Start();
+        await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
+        await using var cluster = await OwnCluster.StartAsync([$"--Orleans:Redis=127.0.0.1:{redisPort}",
+            $"--Orleans:ClusterId=expiry-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical",
+            "--History:MaxAge=00:00:02", "--History:NumberingRetention=00:00:06"]);
+        var topic = TestStreams.NewId("silent");
+        var first = await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m1" });
+        for (var i = 2; i <= 5; i++) await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = $"m{i}" });
+
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}");
+        var db = connection.GetDatabase();
+        RedisKey log = $"ll:{{{topic}}}:log", meta = $"ll:{{{topic}}}:meta";
+        Assert.Equal(5, await db.StreamLengthAsync(log));
+        var (logTtl, metaTtl) = (await db.KeyTimeToLiveAsync(log), await db.KeyTimeToLiveAsync(meta));
+        Assert.True(logTtl is { } l && l > TimeSpan.FromSeconds(1) && l <= TimeSpan.FromSeconds(2.2), $"log TTL {logTtl?.ToString() ?? "none"} (MaxAge 2 s)");
+        Assert.True(metaTtl is { } m && m > TimeSpan.FromSeconds(4) && m <= TimeSpan.FromSeconds(6), $"numbering TTL {metaTtl?.ToString() ?? "none"} (6 s)");
+
+        await WaitUntilGoneAsync(db, log, TimeSpan.FromSeconds(10));
+        Assert.True(await db.KeyExistsAsync(meta), "the numbering outlives the history");
+        var next = await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "after" });
+        Assert.Equal((6UL, first.Epoch), (next.Offset, next.Epoch));
+
+        await WaitUntilGoneAsync(db, log, TimeSpan.FromSeconds(10));
+        await WaitUntilGoneAsync(db, meta, TimeSpan.FromSeconds(15));
+    }
+
+    private static async Task WaitUntilGoneAsync(IDatabase db, RedisKey key, TimeSpan patience)
+    {
+        var until = DateTime.UtcNow + patience;
+        while (await db.KeyExistsAsync(key))
+        {
+            Assert.True(DateTime.UtcNow < until, $"{key} still in Redis after {patience.TotalSeconds} s (TTL {await db.KeyTimeToLiveAsync(key)})");
+            await Task.Delay(200);
+        }
+    }
 }
