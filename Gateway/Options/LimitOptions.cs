@@ -26,6 +26,14 @@ public sealed class LimitOptions
     public double SubscribesPerSecondPerAddress { get; set; } = 1_000;
     public int SubscribeBurstPerAddress { get; set; } = 20_000;
 
+    /// <summary>
+    /// Unary calls (Publish, NotifyReceived, Unsubscribe) per second per remote address, checked before the token:
+    /// a flood from one address stops before it costs token checks or grain calls. Generous: the original contract
+    /// sends one NotifyReceived per message, from every client behind the address.
+    /// </summary>
+    public double CallsPerSecondPerAddress { get; set; } = 20_000;
+    public int CallBurstPerAddress { get; set; } = 50_000;
+
     /// <summary>Publishes per second per publisher (the token's subject; without auth, the remote address).</summary>
     public double PublishesPerSecond { get; set; } = 2_000;
     public int PublishBurst { get; set; } = 10_000;

@@ -18,6 +18,7 @@ public sealed class CallLimits : IDisposable
     private readonly GatewayMetrics _metrics;
     private readonly PartitionedRateLimiter<string> _subscribesPerClient;
     private readonly PartitionedRateLimiter<string> _subscribesPerAddress;
+    private readonly PartitionedRateLimiter<string> _callsPerAddress;
     private readonly PartitionedRateLimiter<string> _publishes;
     private readonly PartitionedRateLimiter<string> _publishBytes;
     private int _streams;
@@ -29,6 +30,7 @@ public sealed class CallLimits : IDisposable
         MaxStreams = _options.EffectiveMaxStreams(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         _subscribesPerClient = Buckets(_options.SubscribesPerSecondPerClient, _options.SubscribeBurstPerClient);
         _subscribesPerAddress = Buckets(_options.SubscribesPerSecondPerAddress, _options.SubscribeBurstPerAddress);
+        _callsPerAddress = Buckets(_options.CallsPerSecondPerAddress, _options.CallBurstPerAddress);
         _publishes = Buckets(_options.PublishesPerSecond, _options.PublishBurst);
         _publishBytes = Buckets(_options.PublishBytesPerSecond, _options.PublishBytesBurst);
     }
@@ -41,6 +43,11 @@ public sealed class CallLimits : IDisposable
     public void SubscribeFrom(ServerCallContext context) =>
         Take(_subscribesPerAddress, Address(context), 1, "subscribe-address",
             $"too many subscribes from {Address(context)} (at most {_options.SubscribesPerSecondPerAddress}/s, burst {_options.SubscribeBurstPerAddress})");
+
+    /// <summary>Before anything else of a unary call, for the same reason.</summary>
+    public void CallFrom(ServerCallContext context) =>
+        Take(_callsPerAddress, Address(context), 1, "call-address",
+            $"too many calls from {Address(context)} (at most {_options.CallsPerSecondPerAddress}/s, burst {_options.CallBurstPerAddress})");
 
     /// <summary>After authentication: an unauthenticated caller must not spend a victim's budget.</summary>
     public void SubscribeAs(string clientId) =>
@@ -105,6 +112,7 @@ public sealed class CallLimits : IDisposable
     {
         _subscribesPerClient.Dispose();
         _subscribesPerAddress.Dispose();
+        _callsPerAddress.Dispose();
         _publishes.Dispose();
         _publishBytes.Dispose();
     }

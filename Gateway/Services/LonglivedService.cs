@@ -116,6 +116,7 @@ public sealed class LonglivedService(
     {
         RequestValidator.ClientId(request.Id, _options);
         ThrowIfDraining();
+        limits.CallFrom(context);
         await authorizer.ClientAsync(context, request.Id);
         if (!await cluster.GetGrain<IClientGrain>(request.Id).Unsubscribe())
         {
@@ -129,6 +130,7 @@ public sealed class LonglivedService(
     {
         RequestValidator.Acknowledgement(request, _options);
         ThrowIfDraining();
+        limits.CallFrom(context);
         await authorizer.ClientAsync(context, request.Id);
         var positions = request.Positions.ToDictionary(p => p.Key, p => new ChannelPosition(p.Value.Offset, p.Value.Epoch));
         await cluster.GetGrain<IClientGrain>(request.Id).Acknowledge(positions);
@@ -140,6 +142,7 @@ public sealed class LonglivedService(
     {
         RequestValidator.Publish(request, _options);
         ThrowIfDraining();
+        limits.CallFrom(context);
         limits.Publish(await authorizer.PublishAsync(context, request.Channel), Encoding.UTF8.GetByteCount(request.Data));
         var message = await cluster.GetGrain<IChannelGrain>(request.Channel).Publish(request.Data, request.IdempotencyKey);
         return new PublishResponse { Offset = message.Offset, Epoch = message.Epoch, PublishTimeUnixMs = message.PublishedUnixMs };

@@ -88,6 +88,32 @@ public sealed class LimitTests
         }
     }
 
+    /// <summary>Unary calls from one address, checked before the token: a flood of them is refused, whatever the call.</summary>
+    [Fact]
+    public async Task Unary_calls_from_one_address_are_limited_before_the_token_is_checked()
+    {
+        await using var cluster = await StartAsync("--Gateway:Limits:CallsPerSecondPerAddress=0.1", "--Gateway:Limits:CallBurstPerAddress=3",
+            "--Gateway:Auth:SigningKey=unary-limit-test-key-0123456789abcdef");
+        // Without a token: refused for that while the bucket lasts, then for the rate, before any token check.
+        for (var i = 0; i < 3; i++)
+        {
+            var unauthenticated = await Assert.ThrowsAsync<RpcException>(async () =>
+                await cluster.Client.NotifyReceivedAsync(new Request { Id = $"flood-{i}" }));
+            Assert.Equal(StatusCode.Unauthenticated, unauthenticated.StatusCode);
+        }
+        foreach (var call in new Func<Task>[]
+        {
+            async () => await cluster.Client.NotifyReceivedAsync(new Request { Id = "flood" }),
+            async () => await cluster.Client.UnsubscribeAsync(new Request { Id = "flood" }),
+            async () => await cluster.Client.PublishAsync(new PublishRequest { Channel = "flood", Data = "x" }),
+        })
+        {
+            var refused = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+            Assert.Contains("too many calls from 127.0.0.1", refused.Status.Detail);
+        }
+    }
+
     [Fact]
     public async Task Publish_rate_payload_bytes_and_message_size_are_limited()
     {
