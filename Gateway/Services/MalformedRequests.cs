@@ -12,6 +12,9 @@ namespace LongLived.Gateway.Services;
 /// </summary>
 public static class MalformedRequests
 {
+    /// <summary>For gRPC reflection, which looks for the descriptor beside the bind method.</summary>
+    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => Longlived.Descriptor;
+
     /// <summary>The generated binding, each method's request parser wrapped.</summary>
     public static void BindService(ServiceBinderBase binder, Longlived.LonglivedBase service) =>
         Longlived.BindService(new Binder(binder), service);

@@ -114,6 +114,7 @@ public sealed class ChannelGrain(
 
     public Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease)
     {
+        _log.KeepNumbering();
         var expires = time.GetUtcNow() + lease;
         if (ChannelNames.TryGetClientId(Name, out _) && (_gateways.Count > 1 || !_gateways.ContainsKey(gateway.GatewayId)))
         {

@@ -34,6 +34,8 @@ public sealed class GrainStateLog(IPersistentState<ChannelState> state, string c
 
     public ValueTask AppendAsync(string epoch, IReadOnlyList<ChannelMessage> batch, ulong oldestRetained) => ValueTask.CompletedTask;
 
+    public void KeepNumbering() { } // grain state does not expire
+
     public async Task CloseAsync(string epoch, ulong head, HistoryRing ring, CancellationToken cancellationToken)
     {
         S.Epoch = epoch;

@@ -18,6 +18,13 @@ public interface IChannelLog
     /// <summary>Makes <paramref name="batch"/> (consecutive offsets) durable; throws <see cref="StorageUnavailableException"/> when it cannot.</summary>
     ValueTask AppendAsync(string epoch, IReadOnlyList<ChannelMessage> batch, ulong oldestRetained);
 
+    /// <summary>
+    /// Subscribers are attached: a numbering that expires when its channel is silent (Redis) must not expire while
+    /// it is being listened to, or the next activation would start a new epoch and tell them of a loss that never was.
+    /// Best effort and cheap: called with every join.
+    /// </summary>
+    void KeepNumbering();
+
     /// <summary>The activation ends gracefully with this tail and head.</summary>
     Task CloseAsync(string epoch, ulong head, HistoryRing ring, CancellationToken cancellationToken);
 }

@@ -63,6 +63,11 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, HistoryOptio
         return replies;
     }));
 
+    public void KeepNumbering()
+    {
+        if (_expiry.NumberingDue() is { } ttl) _ = redis.KeyExpireAsync(_meta, ttl, flags: CommandFlags.FireAndForget);
+    }
+
     public Task CloseAsync(string epoch, ulong head, HistoryRing ring, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Runs the commands as one transaction; any refused command (EXEC still applies the others) is a failure.</summary>
@@ -78,29 +83,33 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, HistoryOptio
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
+            _expiry.Forget(); // an expiry in the failed transaction may not have been applied
             throw new StorageUnavailableException($"channel {channel}, {what}: storage failed ({ex.GetType().Name}: {ex.Message})");
         }
+        if (!committed) _expiry.Forget();
         if (!committed) throw new StorageUnavailableException($"channel {channel}, {what}: storage refused the write");
     }
 
     /// <summary>
     /// The keys' time to live, renewed with a write at most every tenth of it (not one EXPIRE pair per batch); the log's
-    /// is <c>MaxAge</c> plus that step, so it never goes before its newest entry is <c>MaxAge</c> old.
+    /// is <c>MaxAge</c> plus that step, so it never goes before its newest entry is <c>MaxAge</c> old. Without an age
+    /// bound the log lives as long as the numbering (never longer: a log without its numbering is unreadable).
     /// </summary>
     private sealed class Expiry(HistoryOptions history)
     {
-        private readonly TimeSpan? _logTtl = history.MaxAge > TimeSpan.Zero ? history.MaxAge * 1.1 : null;
         private readonly TimeSpan? _numberingTtl = history.NumberingRetention > TimeSpan.Zero
             ? TimeSpan.FromTicks(Math.Max(history.NumberingRetention.Ticks, (history.MaxAge * 1.1).Ticks)) : null;
-        private long? _renewedAt;
+        private readonly TimeSpan? _logTtl = history.MaxAge > TimeSpan.Zero ? history.MaxAge * 1.1
+            : history.NumberingRetention > TimeSpan.Zero ? history.NumberingRetention : null;
+        private long? _renewedAt, _numberingRenewedAt;
 
         /// <summary>With an append: both keys, unless renewed less than a step ago.</summary>
         public IEnumerable<Task> Renew(ITransaction tx, RedisKey log, RedisKey meta)
         {
-            var step = (_logTtl ?? _numberingTtl ?? TimeSpan.Zero) / 11;
             var now = Environment.TickCount64;
-            if (now - _renewedAt < step.TotalMilliseconds) return []; // null (not since the last restart): renew
-            _renewedAt = now;
+            // Not yet in this activation (or since a new epoch or a failure): now. Without any expiry: once (PERSIST).
+            if (_renewedAt is { } at && (_logTtl is null || now - at < Step(_logTtl))) return [];
+            _renewedAt = _numberingRenewedAt = now;
             return [_logTtl is { } l ? tx.KeyExpireAsync(log, l) : tx.KeyPersistAsync(log), Numbering(tx, meta)];
         }
 
@@ -108,8 +117,22 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, HistoryOptio
         public Task Restart(ITransaction tx, RedisKey meta)
         {
             _renewedAt = null;
+            _numberingRenewedAt = Environment.TickCount64;
             return Numbering(tx, meta);
         }
+
+        /// <summary>The numbering's time to live when it is due for renewal without an append, else null.</summary>
+        public TimeSpan? NumberingDue()
+        {
+            var now = Environment.TickCount64;
+            if (_numberingTtl is not { } ttl || now - _numberingRenewedAt < Step(ttl)) return null;
+            _numberingRenewedAt = now;
+            return ttl;
+        }
+
+        public void Forget() => _renewedAt = _numberingRenewedAt = null;
+
+        private static double Step(TimeSpan? ttl) => (ttl ?? TimeSpan.Zero).TotalMilliseconds / 11;
 
         private Task Numbering(ITransaction tx, RedisKey meta) => _numberingTtl is { } m ? tx.KeyExpireAsync(meta, m) : tx.KeyPersistAsync(meta);
     }

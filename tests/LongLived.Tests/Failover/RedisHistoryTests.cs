@@ -1,4 +1,8 @@
 using LongLived.Contracts;
+using LongLived.Contracts.Grains;
+using LongLived.Gateway.Relay;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Core.Internal;
 using StackExchange.Redis;
 
 namespace LongLived.Tests.Failover;
@@ -55,12 +59,12 @@ public sealed class RedisHistoryTests
         await using var cluster = await OwnCluster.StartAsync([$"--Orleans:Redis=127.0.0.1:{redisPort}",
             $"--Orleans:ClusterId=expiry-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical",
             "--History:MaxAge=00:00:02", "--History:NumberingRetention=00:00:06"]);
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}"); // before the clock starts
+        var db = connection.GetDatabase();
         var topic = TestStreams.NewId("silent");
         var first = await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m1" });
         for (var i = 2; i <= 5; i++) await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = $"m{i}" });
 
-        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}");
-        var db = connection.GetDatabase();
         RedisKey log = $"ll:{{{topic}}}:log", meta = $"ll:{{{topic}}}:meta";
         Assert.Equal(5, await db.StreamLengthAsync(log));
         var (logTtl, metaTtl) = (await db.KeyTimeToLiveAsync(log), await db.KeyTimeToLiveAsync(meta));
@@ -69,10 +73,56 @@ public sealed class RedisHistoryTests
 
         await WaitUntilGoneAsync(db, log, TimeSpan.FromSeconds(10));
         Assert.True(await db.KeyExistsAsync(meta), "the numbering outlives the history");
+        // A new activation reads the numbering back from Redis (not from the old one's memory) and continues it; a
+        // client at the head resumes without a loss.
+        await cluster.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IChannelGrain>(topic)
+            .AsReference<IGrainManagementExtension>().DeactivateOnIdle();
         var next = await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "after" });
         Assert.Equal((6UL, first.Epoch), (next.Offset, next.Epoch));
+        using (var resumed = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("back"), topic).WithPosition(topic, 5, first.Epoch)))
+        {
+            Assert.Equal(topic, (await resumed.ReadyAsync()).GetValue(SessionRelay.RecoveredHeader));
+            Assert.Equal(6UL, Assert.Single(await resumed.ResponseStream.TakeAsync(1, topic)).Offset);
+        }
 
         await WaitUntilGoneAsync(db, log, TimeSpan.FromSeconds(10));
+        await WaitUntilGoneAsync(db, meta, TimeSpan.FromSeconds(15));
+    }
+
+    /// <summary>
+    /// A silent channel that is being listened to keeps its numbering (the gateway's joins renew it): otherwise its next
+    /// activation would start a new epoch and tell every subscriber of a loss that never was. Once nobody listens, it goes.
+    /// </summary>
+    [Fact]
+    public async Task A_silent_channel_with_a_subscriber_keeps_its_numbering()
+    {
+        var redisPort = ClusterFixture.FreePort();
+        await using var redis = NodeProcess.Redis(redisPort);
+        redis.Start();
+        await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
+        await using var cluster = await OwnCluster.StartAsync([$"--Orleans:Redis=127.0.0.1:{redisPort}",
+            $"--Orleans:ClusterId=keep-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical",
+            "--History:MaxAge=00:00:01", "--History:NumberingRetention=00:00:03"],
+            gateway: ["--Gateway:HeadCheckInterval=00:00:00.2", "--Gateway:QuietCheckInterval=00:00:00.4"]);
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}");
+        var db = connection.GetDatabase();
+        var topic = TestStreams.NewId("listened");
+        RedisKey meta = $"ll:{{{topic}}}:meta";
+        var first = await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m1" });
+
+        using (var listener = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("listener"), topic)))
+        {
+            await listener.ReadyAsync();
+            // Twice the retention without a message: still there, renewed by the joins.
+            for (var until = DateTime.UtcNow.AddSeconds(6); DateTime.UtcNow < until; await Task.Delay(250))
+            {
+                Assert.True(await db.KeyExistsAsync(meta), "the numbering of a channel with a subscriber expired");
+            }
+            await cluster.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IChannelGrain>(topic)
+                .AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+            var next = await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m2" });
+            Assert.Equal((2UL, first.Epoch), (next.Offset, next.Epoch));
+        }
         await WaitUntilGoneAsync(db, meta, TimeSpan.FromSeconds(15));
     }
 
