@@ -25,7 +25,8 @@ public static class GatewaySetup
         var orleans = builder.Configuration.GetSection(OrleansClientOptions.Section).Get<OrleansClientOptions>() ?? new();
         var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new();
         var clusterTls = builder.Configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new();
-        var certificate = (builder.Configuration.GetSection(TlsOptions.Section).Get<TlsOptions>() ?? new()).LoadCertificate();
+        var tls = builder.Configuration.GetSection(TlsOptions.Section).Get<TlsOptions>() ?? new();
+        var certificate = tls.LoadCertificate();
         builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
         builder.Services.Configure<AuthOptions>(builder.Configuration.GetSection(AuthOptions.Section));
         builder.Services.Configure<LimitOptions>(builder.Configuration.GetSection(LimitOptions.Section));
@@ -49,7 +50,11 @@ public static class GatewaySetup
                 if (certificate is not null) listen.UseHttps(certificate);
                 if (channelzOn) listen.Use(ChannelzHooks.Connections(channelz, grpcServer));
             }
-            void Admin(ListenOptions listen) => listen.Protocols = HttpProtocols.Http1AndHttp2;
+            void Admin(ListenOptions listen)
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                if (certificate is not null && tls.AdminPort) listen.UseHttps(certificate);
+            }
             if (gateway.ListenAnyIP)
             {
                 kestrel.ListenAnyIP(gateway.Port, Grpc);

@@ -7,4 +7,10 @@ namespace LongLived.Gateway.Options;
 internal sealed class TlsOptions : CertificateFiles
 {
     public const string Section = "Gateway:Tls";
+
+    /// <summary>
+    /// The admin port (metrics, drain; the admin token travels on it) serves HTTPS with the same certificate. False:
+    /// plain HTTP there (a private network, a scraper without TLS).
+    /// </summary>
+    public bool AdminPort { get; set; } = true;
 }

@@ -51,6 +51,13 @@ public sealed class TlsTests : IDisposable
         var cleartext = await Assert.ThrowsAsync<RpcException>(async () =>
             await cluster.Client.PublishAsync(new PublishRequest { Channel = "t", Data = "x" }, deadline: DateTime.UtcNow.AddSeconds(10)));
         Assert.NotEqual(StatusCode.DeadlineExceeded, cleartext.StatusCode); // refused, not left hanging
+
+        // The admin port too (the admin token travels on it): HTTPS with the same certificate, no cleartext.
+        using var trusting = new HttpClient(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            certificate?.GetCertHashString() == X509Certificate2.CreateFromPemFile(certFile, keyFile).Thumbprint } })
+            { Timeout = TimeSpan.FromSeconds(10) };
+        Assert.Equal(HttpStatusCode.OK, (await trusting.GetAsync($"https://127.0.0.1:{cluster.AdminPort}/healthz")).StatusCode);
+        await Assert.ThrowsAsync<HttpRequestException>(() => trusting.GetAsync($"http://127.0.0.1:{cluster.AdminPort}/healthz"));
     }
 
     [Fact]
