@@ -58,6 +58,11 @@ public sealed class TlsTests : IDisposable
             { Timeout = TimeSpan.FromSeconds(10) };
         Assert.Equal(HttpStatusCode.OK, (await trusting.GetAsync($"https://127.0.0.1:{cluster.AdminPort}/healthz")).StatusCode);
         await Assert.ThrowsAsync<HttpRequestException>(() => trusting.GetAsync($"http://127.0.0.1:{cluster.AdminPort}/healthz"));
+        // The container health check (`LongLived.Gateway.dll --healthcheck <url>`) probes itself there over https,
+        // whatever names the certificate holds.
+        await using var probe = Failover.NodeProcess.Gateway("probe", "--healthcheck", $"https://127.0.0.1:{cluster.AdminPort}/healthz");
+        probe.Start();
+        Assert.Equal(0, await probe.ExitCodeAsync(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

@@ -51,6 +51,14 @@ public sealed class NodeProcess : IAsyncDisposable
         _process.BeginErrorReadLine();
     }
 
+    /// <summary>Waits for the process to end by itself and returns its exit code.</summary>
+    public async Task<int> ExitCodeAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process!.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>kill -9: no shutdown code runs.</summary>
     public void Kill()
     {
