@@ -13,20 +13,14 @@ public sealed class RedisHistoryTests
     [Fact]
     public async Task Each_message_is_one_Redis_stream_entry_of_its_payload_and_publish_time()
     {
-        var redisPort = ClusterFixture.FreePort();
-        await using var redis = NodeProcess.Redis(redisPort);
-        redis.Start();
-        await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
-        await using var cluster = await OwnCluster.StartAsync([$"--Orleans:Redis=127.0.0.1:{redisPort}",
-            $"--Orleans:ClusterId=history-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical", "--History:MaxCount=100"]);
+        await using var run = await RedisRun.StartAsync(["--History:MaxCount=100"]);
+        var (cluster, db) = (run.Cluster, run.Db);
         var client = cluster.Client;
         var topic = TestStreams.NewId("logged");
         var payload = new string('x', 100);
         PublishResponse last = null!;
         for (var i = 0; i < 150; i++) last = await client.PublishAsync(new PublishRequest { Channel = topic, Data = payload });
 
-        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}");
-        var db = connection.GetDatabase();
         var entries = await db.StreamRangeAsync($"ll:{{{topic}}}:log");
         // Capped at History:MaxCount (approximately, as XADD MAXLEN ~ trims whole nodes), newest last, no holes.
         Assert.InRange(entries.Length, 100, 150);
@@ -52,15 +46,8 @@ public sealed class RedisHistoryTests
     [Fact]
     public async Task A_silent_channel_leaves_nothing_in_Redis_once_its_history_and_numbering_expire()
     {
-        var redisPort = ClusterFixture.FreePort();
-        await using var redis = NodeProcess.Redis(redisPort);
-        redis.Start();
-        await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
-        await using var cluster = await OwnCluster.StartAsync([$"--Orleans:Redis=127.0.0.1:{redisPort}",
-            $"--Orleans:ClusterId=expiry-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical",
-            "--History:MaxAge=00:00:02", "--History:NumberingRetention=00:00:06"]);
-        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}"); // before the clock starts
-        var db = connection.GetDatabase();
+        await using var run = await RedisRun.StartAsync(["--History:MaxAge=00:00:02", "--History:NumberingRetention=00:00:06"]);
+        var (cluster, db) = (run.Cluster, run.Db);
         var topic = TestStreams.NewId("silent");
         var first = await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m1" });
         for (var i = 2; i <= 5; i++) await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = $"m{i}" });
@@ -96,16 +83,9 @@ public sealed class RedisHistoryTests
     [Fact]
     public async Task A_silent_channel_with_a_subscriber_keeps_its_numbering()
     {
-        var redisPort = ClusterFixture.FreePort();
-        await using var redis = NodeProcess.Redis(redisPort);
-        redis.Start();
-        await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
-        await using var cluster = await OwnCluster.StartAsync([$"--Orleans:Redis=127.0.0.1:{redisPort}",
-            $"--Orleans:ClusterId=keep-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical",
-            "--History:MaxAge=00:00:01", "--History:NumberingRetention=00:00:03"],
+        await using var run = await RedisRun.StartAsync(["--History:MaxAge=00:00:01", "--History:NumberingRetention=00:00:03"],
             gateway: ["--Gateway:HeadCheckInterval=00:00:00.2", "--Gateway:QuietCheckInterval=00:00:00.4"]);
-        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}");
-        var db = connection.GetDatabase();
+        var (cluster, db) = (run.Cluster, run.Db);
         var topic = TestStreams.NewId("listened");
         RedisKey meta = $"ll:{{{topic}}}:meta";
         var first = await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m1" });
@@ -133,6 +113,31 @@ public sealed class RedisHistoryTests
         {
             Assert.True(DateTime.UtcNow < until, $"{key} still in Redis after {patience.TotalSeconds} s (TTL {await db.KeyTimeToLiveAsync(key)})");
             await Task.Delay(200);
+        }
+    }
+
+    /// <summary>A Redis of its own, a silo and gateway on it, and the connection an operator would open to look.</summary>
+    private sealed class RedisRun(NodeProcess redis, OwnCluster cluster, ConnectionMultiplexer connection) : IAsyncDisposable
+    {
+        public OwnCluster Cluster => cluster;
+        public IDatabase Db => connection.GetDatabase();
+
+        public static async Task<RedisRun> StartAsync(string[] common, string[]? gateway = null)
+        {
+            var port = ClusterFixture.FreePort();
+            var redis = NodeProcess.Redis(port);
+            redis.Start();
+            await NodeProcess.WaitForPortAsync(port, ProcessCluster.StartTimeout, redis);
+            var cluster = await OwnCluster.StartAsync([$"--Orleans:Redis=127.0.0.1:{port}", $"--Orleans:ClusterId=history-{Guid.NewGuid():N}",
+                "--Logging:LogLevel:Default=Critical", .. common], gateway: gateway);
+            return new RedisRun(redis, cluster, await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}"));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await connection.DisposeAsync();
+            await cluster.DisposeAsync();
+            await redis.DisposeAsync();
         }
     }
 }
