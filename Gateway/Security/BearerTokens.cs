@@ -25,7 +25,11 @@ public static class BearerTokens
             // An identity provider signs tokens for many applications: without an audience, any of them would do here.
             throw new InvalidOperationException($"{AuthOptions.Section}:Authority needs {AuthOptions.Section}:Audience (the audience of tokens meant for this gateway)");
         }
-        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
+        // No default scheme (nor the one ASP.NET Core infers from a single scheme): the authentication middleware that
+        // WebApplication adds would otherwise validate every request and keep the result for its lifetime; CallAuthorizer
+        // validates each call itself.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
+        services.AddAuthentication().AddJwtBearer(o =>
         {
             o.MapInboundClaims = false; // keep "sub" and our claims under their JWT names
             if (!string.IsNullOrWhiteSpace(auth.Authority))

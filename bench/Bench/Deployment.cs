@@ -27,6 +27,7 @@ public sealed class Deployment : IAsyncDisposable
     private static readonly string[] Unlimited =
     [
         "--Gateway:Limits:MaxStreams=1000000", "--Gateway:Limits:SubscribesPerSecondPerAddress=1000000", "--Gateway:Limits:SubscribeBurstPerAddress=1000000",
+        "--Gateway:Limits:CallsPerSecondPerAddress=1000000", "--Gateway:Limits:CallBurstPerAddress=1000000",
         "--Gateway:Limits:PublishesPerSecond=1000000", "--Gateway:Limits:PublishBurst=1000000",
         "--Gateway:Limits:PublishBytesPerSecond=1000000000", "--Gateway:Limits:PublishBytesBurst=1000000000",
     ];

