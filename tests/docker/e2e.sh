@@ -146,5 +146,5 @@ check "nothing unrecoverable (Redis storage)" "$([ "$unrecoverable" -eq 0 ] && e
 check "every client received after the last kill" "$([ -z "$late" ] && echo 0 || echo 1)" "${late:-all $(figure r.clients) clients}"
 log "$(figure '`clients ${r.clients} received ${r.received} reconnects ${r.reconnects} resumed clients ${r.resumedClients}; resume p50 ${r.resumeMs.p50} ms p99 ${r.resumeMs.p99} ms; reattach p50 ${r.reattachMs.p50} ms p99 ${r.reattachMs.p99} ms; latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms`')"
 # Why streams broke, by status and the start of its message: what to read first when the resume tail is long.
-log "stream failures: $(grep -ao 'stream failed ([^;]*' "$work/emulator.log" | cut -c16-75 | sort | uniq -c | sort -rn | head -n 6 |
+log "stream failures: $(grep -ao 'stream failed ([^;]*' "$work/emulator.log" | cut -c16-150 | sort | uniq -c | sort -rn | head -n 6 |
   awk '{ n = $1; $1 = ""; printf "%s x%s;", $0, n }')"
