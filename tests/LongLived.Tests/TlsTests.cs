@@ -105,7 +105,10 @@ public sealed class TlsTests : IDisposable
         var caRequest = new CertificateRequest($"CN=LongLived test CA {name}", caKey, HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        // One clock reading, and the leaf ends well before the CA: the CA's dates are cut to whole seconds, so a second
+        // reading a moment later could end the leaf after its issuer (and Create refuses that).
+        var now = DateTimeOffset.UtcNow;
+        using var ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
 
         using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=127.0.0.1", serverKey, HashAlgorithmName.SHA256);
@@ -114,7 +117,7 @@ public sealed class TlsTests : IDisposable
         names.AddDnsName("localhost");
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([.. uses], false));
-        using var server = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
+        using var server = request.Create(ca, now.AddMinutes(-5), now.AddHours(12), RandomNumberGenerator.GetBytes(8));
 
         var paths = (Path.Combine(_dir, $"{name}-ca.pem"), Path.Combine(_dir, $"{name}.pem"), Path.Combine(_dir, $"{name}.key"));
         File.WriteAllText(paths.Item1, ca.ExportCertificatePem());
