@@ -13,13 +13,13 @@ public sealed class EmulatedClient(
     int index,
     string id,
     Longlived.LonglivedClient grpc,
+    int addresses,
     EmulatorSettings settings,
     Tokens tokens,
     RunMetrics metrics,
     ILogger logger)
 {
     private readonly Dictionary<string, Position> _positions = new(StringComparer.Ordinal);
-    private readonly int _addresses = AddressParser.Parse(settings.Address).Count;
 
     public int Index { get; } = index;
     public string Id { get; } = id;
@@ -82,7 +82,7 @@ public sealed class EmulatedClient(
                 // to once per address: Grpc.Net.Client's round robin can keep a killed gateway's subchannel in rotation
                 // for a while (tests/docker/e2e.sh: 103 "Connection refused" picks of the killed gateway, resume p99
                 // 22 s), and a backoff after each such pick stacks the delays.
-                if (NeverReachedAGateway(ex) && retriesAtOnce++ < _addresses) continue;
+                if (NeverReachedAGateway(ex) && retriesAtOnce++ < addresses) continue;
             }
             retriesAtOnce = 0;
             var delay = Backoff(attempt++);
@@ -147,12 +147,12 @@ public sealed class EmulatedClient(
         }
     }
 
-    /// <summary>First retry at once; then base·2^n up to the cap, jittered to 50–100 % so clients of a dead gateway spread out.</summary>
     /// <summary>Failed before any byte reached a gateway: the connection to the picked address could not be made.</summary>
     private static bool NeverReachedAGateway(RpcException ex) =>
         ex.StatusCode == StatusCode.Unavailable && ex.Status.DebugException is HttpRequestException
         && ex.Status.Detail.StartsWith("Error starting gRPC call", StringComparison.Ordinal);
 
+    /// <summary>First retry at once; then base·2^n up to the cap, jittered to 50–100 % so clients of a dead gateway spread out.</summary>
     private TimeSpan Backoff(int attempt)
     {
         if (attempt == 0) return TimeSpan.Zero;

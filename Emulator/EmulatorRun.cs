@@ -20,6 +20,7 @@ public sealed class EmulatorRun(EmulatorSettings settings, ILoggerFactory logger
     private readonly Stopwatch _clock = new();
     private readonly Tokens _tokens = new(settings);
     private Longlived.LonglivedClient? _grpc;
+    private int _addresses; // gateway addresses the channel balances over
     private CancellationToken _runToken;
     private int _lastIndex;
 
@@ -34,6 +35,7 @@ public sealed class EmulatorRun(EmulatorSettings settings, ILoggerFactory logger
     public async Task<RunReport> RunAsync(CancellationToken cancellationToken)
     {
         var gateways = AddressParser.Parse(settings.Address);
+        _addresses = gateways.Count;
         using var channel = GatewayChannel.Create(settings, gateways, loggerFactory, Channelz);
         _grpc = new Longlived.LonglivedClient(channel);
         _logger.LogInformation("Starting {Clients} clients against {Gateways}", settings.Clients, string.Join(", ", gateways.Select(g => $"{g.Host}:{g.Port}")));
@@ -78,7 +80,7 @@ public sealed class EmulatorRun(EmulatorSettings settings, ILoggerFactory logger
         for (var i = 0; i < count; i++)
         {
             var index = Interlocked.Increment(ref _lastIndex);
-            var client = new EmulatedClient(index, $"{settings.IdPrefix}{index}", grpc, settings, _tokens, Metrics, _logger);
+            var client = new EmulatedClient(index, $"{settings.IdPrefix}{index}", grpc, _addresses, settings, _tokens, Metrics, _logger);
             var stop = CancellationTokenSource.CreateLinkedTokenSource(_runToken);
             lock (_everyClient) _everyClient.Add(client.Stats);
             var task = RunClientAsync(client, count > 1 ? rampUp * i / count : TimeSpan.Zero, stop.Token);

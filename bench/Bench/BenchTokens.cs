@@ -1,7 +1,5 @@
-using System.Text;
 using Grpc.Core;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
+using LongLived.Emulator;
 
 namespace LongLived.Bench;
 
@@ -13,20 +11,7 @@ namespace LongLived.Bench;
 public static class BenchTokens
 {
     private static readonly string? Key = Environment.GetEnvironmentVariable("BENCH_TOKEN_KEY");
-    private static readonly JsonWebTokenHandler Handler = new();
 
-    public static Metadata? For(string id, IReadOnlyList<string> topics)
-    {
-        if (string.IsNullOrEmpty(Key)) return null;
-        var now = DateTime.UtcNow;
-        var token = Handler.CreateToken(new SecurityTokenDescriptor
-        {
-            Claims = new Dictionary<string, object> { ["sub"] = id, ["channels"] = topics.ToArray() },
-            IssuedAt = now,
-            NotBefore = now,
-            Expires = now.AddHours(2),
-            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(Key)), SecurityAlgorithms.HmacSha256),
-        });
-        return new Metadata { { "authorization", $"Bearer {token}" } };
-    }
+    public static Metadata? For(string id, IReadOnlyList<string> topics) =>
+        string.IsNullOrEmpty(Key) ? null : JwtTokens.Bearer(JwtTokens.Mint(Key, id, topics, [], DateTime.UtcNow.AddHours(2)));
 }

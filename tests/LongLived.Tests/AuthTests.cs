@@ -20,7 +20,7 @@ public sealed class AuthCluster : IAsyncLifetime
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
 
     public static Metadata Token(string subject, string[]? channels = null, string[]? publish = null, TimeSpan? lifetime = null, string key = Key) =>
-        Tokens.Bearer(Tokens.Mint(key, subject, channels ?? [], publish ?? [], DateTime.UtcNow + (lifetime ?? TimeSpan.FromMinutes(5))));
+        JwtTokens.Bearer(JwtTokens.Mint(key, subject, channels ?? [], publish ?? [], DateTime.UtcNow + (lifetime ?? TimeSpan.FromMinutes(5))));
 }
 
 /// <summary>What a client sees with auth on: UNAUTHENTICATED without a valid token, PERMISSION_DENIED beyond its claims.</summary>
@@ -44,9 +44,9 @@ public sealed class AuthTests(AuthCluster auth) : IClassFixture<AuthCluster>
         Metadata? headers = token switch
         {
             "none" => null,
-            "garbage" => Tokens.Bearer("not.a.jwt"),
+            "garbage" => JwtTokens.Bearer("not.a.jwt"),
             "other key" => AuthCluster.Token(id, key: "another-key-that-is-also-32-bytes-long"),
-            _ => Tokens.Bearer(Tokens.Mint(AuthCluster.Key, id, [], [], DateTime.UtcNow.AddMinutes(-1))),
+            _ => JwtTokens.Bearer(JwtTokens.Mint(AuthCluster.Key, id, [], [], DateTime.UtcNow.AddMinutes(-1))),
         };
         var statuses = new List<RpcException>
         {
@@ -232,13 +232,13 @@ public sealed class AuthorityTests
             });
 
         var id = TestStreams.NewId("oidc");
-        using (var call = cluster.Client.Subscribe(new Request { Id = id }, Tokens.Bearer(Token(id, issuer, "longlived"))))
+        using (var call = cluster.Client.Subscribe(new Request { Id = id }, JwtTokens.Bearer(Token(id, issuer, "longlived"))))
         {
             await call.ReadyAsync();
         }
         foreach (var (tokenIssuer, audience, reason) in new[] { ("http://elsewhere", "longlived", "issuer"), (issuer, "someone-else", "audience") })
         {
-            using var call = cluster.Client.Subscribe(new Request { Id = id }, Tokens.Bearer(Token(id, tokenIssuer, audience)));
+            using var call = cluster.Client.Subscribe(new Request { Id = id }, JwtTokens.Bearer(Token(id, tokenIssuer, audience)));
             var refused = await call.ResponseStream.EndAsync();
             Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
             Assert.Contains(reason, refused.Status.Detail);
