@@ -19,6 +19,8 @@ public static class ControlApi
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Its default console lifetime would take Ctrl+C and SIGTERM for itself and stop only this API: the run handles them.
+        builder.Services.AddSingleton<IHostLifetime, NoSignals>();
         var grpcPort = port + 1;
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -64,4 +66,10 @@ public static class ControlApi
     private static IResult Reply(int status, string message, object? data) => Results.Json(new ControlReply(status, message, data));
 
     private sealed record ControlReply(int Status, string Message, object? Data);
+
+    private sealed class NoSignals : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }

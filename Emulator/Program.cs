@@ -49,7 +49,8 @@ var root = new RootCommand("LongLived emulator: drives many long-lived clients t
     addr, clients, duration, topics, publishRate, notify, quiet, report, failOnLoss, rampUp, controlPort, idPrefix,
     token, tokenKey, tokenLifetime, tls, caFile,
 };
-root.SetAction(async (parsed, cancellationToken) =>
+using var signals = new StopSignals();
+root.SetAction(async (parsed, _) =>
 {
     var settings = new EmulatorSettings
     {
@@ -84,7 +85,7 @@ root.SetAction(async (parsed, cancellationToken) =>
         return 2;
     }
     var run = new EmulatorRun(settings, loggerFactory);
-    var running = run.RunAsync(cancellationToken);
+    var running = run.RunAsync(signals.Token);
     await using var control = parsed.GetValue(controlPort) is > 0 and var port ? await ControlApi.StartAsync(run, port) : null;
     var result = await running;
     Summary.WriteTable(result);
@@ -93,6 +94,7 @@ root.SetAction(async (parsed, cancellationToken) =>
         await File.WriteAllTextAsync(file.FullName, result.ToJson(), CancellationToken.None);
         Console.WriteLine($"report written to {file.FullName}");
     }
-    return parsed.GetValue(failOnLoss) && (result.Gaps > 0 || result.Duplicates > 0) ? 1 : 0;
+    if (parsed.GetValue(failOnLoss) && (result.Gaps > 0 || result.Duplicates > 0)) return 1;
+    return signals.Received ? 130 : 0; // stopped by Ctrl+C or SIGTERM before its duration: reported, but interrupted
 });
-return await root.Parse(args).InvokeAsync();
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -52,8 +52,10 @@ public static class GatewaySetup
             }
             void Admin(ListenOptions listen)
             {
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
-                if (certificate is not null && tls.AdminPort) listen.UseHttps(certificate);
+                // HTTP/2 only where ALPN can offer it: on cleartext, Kestrel would warn at every start that it cannot.
+                var https = certificate is not null && tls.AdminPort;
+                listen.Protocols = https ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
+                if (https) listen.UseHttps(certificate!);
             }
             if (gateway.ListenAnyIP)
             {

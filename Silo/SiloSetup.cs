@@ -1,4 +1,5 @@
 using LongLived.Contracts.Grains;
+using LongLived.Silo.Grains;
 using LongLived.Silo.History;
 using LongLived.Silo.Options;
 using System.Net;
@@ -24,6 +25,7 @@ public static class SiloSetup
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SiloMetrics>();
         builder.Services.AddSingleton<ChannelLogs>();
+        builder.Services.AddSingleton<StateAtShutdown>();
         if (!string.IsNullOrWhiteSpace(cluster.Redis))
         {
             // Channel histories are Redis streams, written through this connection (grain state holds the rest).

@@ -27,7 +27,8 @@ public sealed class DrainSignal
     {
         var current = Volatile.Read(ref _draining);
         if (current.IsCancellationRequested) return;
-        _logger.LogWarning("Draining ({Why}): health NOT_SERVING, live streams end with UNAVAILABLE, new calls refused", why);
+        // Information: a drain is an operator's request (or a normal stop), not a fault.
+        _logger.LogInformation("Draining ({Why}): health NOT_SERVING, live streams end with UNAVAILABLE, new calls refused", why);
         Changed?.Invoke(true);
         current.Cancel();
     }

@@ -27,6 +27,7 @@ public sealed class ChannelGrain(
     IOptions<GeneratorOptions> generatorOptions,
     IOptions<HistoryOptions> historyOptions,
     SiloMetrics metrics,
+    StateAtShutdown shutdown,
     TimeProvider time,
     ILogger<ChannelGrain> logger) : Grain, IChannelGrain
 {
@@ -73,6 +74,7 @@ public sealed class ChannelGrain(
     {
         metrics.ChannelDeactivated();
         if (_generatorTimer is not null) metrics.GeneratorStopped();
+        if (shutdown.IsLost()) return;
         _ring.TruncateAfter(_storedHead);
         try
         {

@@ -12,6 +12,7 @@ namespace LongLived.Silo.Grains;
 public sealed class ClientGrain(
     [PersistentState("client", StreamNames.ClientStorage)] IPersistentState<ClientState> state,
     IOptions<ClientOptions> options,
+    StateAtShutdown shutdown,
     TimeProvider time,
     ILogger<ClientGrain> logger) : Grain, IClientGrain
 {
@@ -108,7 +109,7 @@ public sealed class ClientGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_ackFlush is not null) await state.WriteOrFailAsync($"client {Id}, acknowledgements", cancellationToken);
+        if (_ackFlush is not null && !shutdown.IsLost()) await state.WriteOrFailAsync($"client {Id}, acknowledgements", cancellationToken);
     }
 
     /// <summary>
@@ -139,7 +140,7 @@ public sealed class ClientGrain(
             // cancels the token of the callback that is running.
             var timer = _ackFlush;
             _ackFlush = null;
-            await state.WriteOrFailAsync($"client {Id}, acknowledgements");
+            if (!shutdown.IsLost()) await state.WriteOrFailAsync($"client {Id}, acknowledgements");
             timer?.Dispose();
         }, new GrainTimerCreationOptions(options.Value.AckFlushInterval, Timeout.InfiniteTimeSpan) { Interleave = false });
     }
