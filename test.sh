@@ -25,6 +25,19 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
 fi
+# gRPC C-core: a client of the original contract on Debian's python3-grpcio (tests/python), run by /usr/bin/python3.
+if ! /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null; then
+  echo "test.sh: installing python3-grpcio and python3-protobuf (apt)…"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-grpcio python3-protobuf >/dev/null
+fi
+# tmux: tests/shell presses Ctrl+C in a real pseudo-terminal.
+if ! command -v tmux >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq tmux >/dev/null
+fi
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 
 results=$(mktemp -d)

@@ -90,6 +90,7 @@ public static class GatewaySetup
             client.AddMemoryStreams(StreamNames.Provider, streams => streams.ConfigurePartitioning(orleans.StreamQueues));
         });
 
+        builder.Logging.AddInvalidAuthorityLog();
         builder.Services.AddSingleton<DrainSignal>();
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
