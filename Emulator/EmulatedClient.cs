@@ -136,14 +136,24 @@ public sealed class EmulatedClient(
     {
         var request = new Request { Id = Id };
         request.Positions[response.Channel] = new Position { Offset = response.Offset, Epoch = response.Epoch };
-        try
+        // The channel retries UNAVAILABLE with backoff (GatewayChannel); a call that still never reached a gateway is
+        // tried again at once, up to once per address, as a stream is.
+        for (var attempt = 0; ; attempt++)
         {
-            await grpc.NotifyReceivedAsync(request, tokens.ForClient(Id), DateTime.UtcNow.AddSeconds(10), cancellationToken);
-        }
-        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            Interlocked.Increment(ref Stats.NotifyFailures);
-            logger.LogDebug("NotifyReceived for {ClientId} failed: {Status}", Id, ex.StatusCode);
+            try
+            {
+                await grpc.NotifyReceivedAsync(request, tokens.ForClient(Id), DateTime.UtcNow.AddSeconds(10), cancellationToken);
+                return;
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (NeverReachedAGateway(ex) && attempt < addresses) continue;
+                Interlocked.Increment(ref Stats.NotifyFailures);
+                var detail = ex.Status.Detail;
+                metrics.NotifyFailureKinds.AddOrUpdate($"{ex.StatusCode}: {detail[..Math.Min(detail.Length, 60)]}", 1, (_, n) => n + 1);
+                logger.LogDebug("NotifyReceived for {ClientId} failed: {Status}", Id, ex.StatusCode);
+                return;
+            }
         }
     }
 

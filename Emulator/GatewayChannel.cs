@@ -28,7 +28,7 @@ public static class GatewayChannel
         {
             // With a custom resolver the credentials decide the transport: TLS (ALPN h2) or h2c.
             Credentials = tls ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
-            ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { balancing } },
+            ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { balancing }, MethodConfigs = { UnaryRetries() } },
             ServiceProvider = services.BuildServiceProvider(),
             LoggerFactory = loggerFactory,
             // A dead gateway is retried quickly, but not in a tight loop.
@@ -47,6 +47,31 @@ public static class GatewayChannel
             },
         });
     }
+
+    /// <summary>
+    /// Unary calls that end UNAVAILABLE are tried again (jittered, over about 2 s) on whatever the balancer picks next.
+    /// A killed gateway's subchannel stays in the round robin until the balancer sees its connection gone, and each pick
+    /// of it fails at once ("Connection refused"): without retries, acknowledgements sent in that window failed. All three
+    /// are idempotent as this emulator sends them: NotifyReceived carries positions (storing one twice changes nothing),
+    /// Publish an idempotency key, and a repeated Unsubscribe is NOT_FOUND.
+    /// </summary>
+    private static MethodConfig UnaryRetries() => new()
+    {
+        Names =
+        {
+            new MethodName { Service = "protos.Longlived", Method = "NotifyReceived" },
+            new MethodName { Service = "protos.Longlived", Method = "Publish" },
+            new MethodName { Service = "protos.Longlived", Method = "Unsubscribe" },
+        },
+        RetryPolicy = new RetryPolicy
+        {
+            MaxAttempts = 5,
+            InitialBackoff = TimeSpan.FromMilliseconds(100),
+            MaxBackoff = TimeSpan.FromSeconds(1),
+            BackoffMultiplier = 2,
+            RetryableStatusCodes = { StatusCode.Unavailable },
+        },
+    };
 
     /// <summary>Gateways' certificates checked against this CA only (a private CA); null: the system's roots.</summary>
     private static X509ChainPolicy? TrustOnly(string? caFile)

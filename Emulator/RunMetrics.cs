@@ -12,4 +12,6 @@ public sealed class RunMetrics
     public LatencyHistogram ReattachLatency { get; } = new();
     public long Published;
     public long PublishFailures;
+    /// <summary>Failed NotifyReceived calls by "STATUS: start of the detail": why acknowledgements did not arrive.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, long> NotifyFailureKinds { get; } = new();
 }
