@@ -7,6 +7,8 @@ using LongLived.Gateway.Options;
 using LongLived.Gateway.Relay;
 using LongLived.Gateway.Security;
 using LongLived.Gateway.Services;
+using LongLived.Streams;
+using LongLived.Streams.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Orleans.Configuration;
 using StackExchange.Redis;
@@ -23,6 +25,7 @@ public static class GatewaySetup
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new();
         var orleans = builder.Configuration.GetSection(OrleansClientOptions.Section).Get<OrleansClientOptions>() ?? new();
+        var streams = builder.Configuration.ReadDeliveryStreams();
         var auth = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new();
         var clusterTls = builder.Configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new();
         var tls = builder.Configuration.GetSection(TlsOptions.Section).Get<TlsOptions>() ?? new();
@@ -87,14 +90,14 @@ public static class GatewaySetup
                 client.Configure<Orleans.Configuration.GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             }
             if (clusterTls.LoadCertificate() is { } member) client.UseTls(member, clusterTls.Configure);
-            client.AddMemoryStreams(StreamNames.Provider, streams => streams.ConfigurePartitioning(orleans.StreamQueues));
+            client.AddDeliveryStreams(StreamNames.Provider, streams);
         });
 
         builder.Logging.AddInvalidAuthorityLog();
         builder.Services.AddSingleton<DrainSignal>();
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(GatewayMetrics.MeterName, "Microsoft.Orleans", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddMeter(GatewayMetrics.MeterName, StreamMetrics.MeterName, "Microsoft.Orleans", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
         builder.Services.AddSingleton<ChannelHub>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ChannelHub>()); // subscribes to its delivery streams

@@ -2,6 +2,8 @@ using LongLived.Contracts.Grains;
 using LongLived.Silo.Grains;
 using LongLived.Silo.History;
 using LongLived.Silo.Options;
+using LongLived.Streams;
+using LongLived.Streams.Hosting;
 using System.Net;
 using Orleans.Configuration;
 using OpenTelemetry.Metrics;
@@ -19,6 +21,7 @@ public static class SiloSetup
     public static IHostApplicationBuilder AddLongLivedSilo(this IHostApplicationBuilder builder)
     {
         var cluster = builder.Configuration.GetSection(SiloClusterOptions.Section).Get<SiloClusterOptions>() ?? new();
+        var streams = builder.Configuration.ReadDeliveryStreams();
         builder.Services.Configure<GeneratorOptions>(builder.Configuration.GetSection(GeneratorOptions.Section));
         builder.Services.Configure<HistoryOptions>(builder.Configuration.GetSection(HistoryOptions.Section));
         builder.Services.Configure<ClientOptions>(builder.Configuration.GetSection(ClientOptions.Section));
@@ -37,7 +40,7 @@ public static class SiloSetup
         var tls = builder.Configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new();
         builder.Services.AddHealthChecks().AddCheck<SiloHealthCheck>("membership");
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(SiloMetrics.MeterName, "Microsoft.Orleans")
+            .AddMeter(SiloMetrics.MeterName, StreamMetrics.MeterName, "Microsoft.Orleans")
             .AddPrometheusExporter());
 
         builder.UseOrleans(silo =>
@@ -51,16 +54,7 @@ public static class SiloSetup
                 o.NumMissedProbesLimit = cluster.NumMissedProbesLimit;
             });
             if (http.HttpPort > 0 && http.Dashboard) silo.AddDashboard();
-            silo.AddMemoryStreams(StreamNames.Provider, streams =>
-            {
-                streams.ConfigurePartitioning(cluster.StreamQueues);
-                streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = cluster.StreamPollPeriod));
-                streams.ConfigureCacheEviction(eviction => eviction.Configure(o =>
-                {
-                    o.DataMaxAgeInCache = cluster.StreamCacheAge;
-                    o.DataMinTimeInCache = cluster.StreamCacheAge / 2;
-                }));
-            });
+            silo.AddDeliveryStreams(StreamNames.Provider, streams);
         });
         return builder;
     }

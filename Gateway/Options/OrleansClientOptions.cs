@@ -17,6 +17,5 @@ public sealed class OrleansClientOptions
 
     public int[] EffectiveGatewayPorts => GatewayPorts.Length > 0 ? GatewayPorts : [30000];
 
-    /// <summary>Number of in-memory stream queues (must match the silos).</summary>
-    public int StreamQueues { get; set; } = 8;
+    // The delivery streams' settings (StreamProvider, StreamQueues, …) are in the same section: DeliveryStreamOptions.
 }

@@ -39,15 +39,5 @@ public sealed class SiloClusterOptions
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
     public int NumMissedProbesLimit { get; set; } = 2;
 
-    /// <summary>How often the stream pulling agents poll their queues: the latency floor of the live path.</summary>
-    public TimeSpan StreamPollPeriod { get; set; } = TimeSpan.FromMilliseconds(20);
-
-    /// <summary>Number of in-memory stream queues (must match the gateways).</summary>
-    public int StreamQueues { get; set; } = 8;
-
-    /// <summary>
-    /// How long delivered stream events stay in the queue cache (Orleans keeps 30 minutes by default). History is the
-    /// truth, so the cache only has to cover delivery: a longer cache is silo memory growing with traffic.
-    /// </summary>
-    public TimeSpan StreamCacheAge { get; set; } = TimeSpan.FromMinutes(1);
+    // The delivery streams' settings (StreamProvider, StreamQueues, …) are in the same section: DeliveryStreamOptions.
 }

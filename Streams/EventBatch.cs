@@ -1,0 +1,27 @@
+using Orleans.Providers.Streams.Common;
+using Orleans.Streams;
+
+namespace LongLived.Streams;
+
+/// <summary>The events of one <c>OnNextAsync</c>/<c>OnNextBatchAsync</c> on one stream, numbered by the queue that holds them.</summary>
+[GenerateSerializer, Alias("ll.EventBatch")]
+public sealed class EventBatch(StreamId streamId, List<object> events, Dictionary<string, object>? requestContext) : IBatchContainer
+{
+    [Id(0)] public StreamId StreamId { get; } = streamId;
+    [Id(1)] public List<object> Events { get; } = events;
+    [Id(2)] public Dictionary<string, object>? RequestContext { get; } = requestContext;
+    /// <summary>Set by <see cref="EventQueueGrain"/> when the batch is queued.</summary>
+    [Id(3)] public EventSequenceTokenV2 Token { get; set; } = new(0);
+
+    public StreamSequenceToken SequenceToken => Token;
+
+    public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>() =>
+        Events.OfType<T>().Select((e, i) => Tuple.Create(e, (StreamSequenceToken)Token.CreateSequenceTokenForEvent(i)));
+
+    public bool ImportRequestContext()
+    {
+        if (RequestContext is null) return false;
+        foreach (var (key, value) in RequestContext) Orleans.Runtime.RequestContext.Set(key, value);
+        return true;
+    }
+}

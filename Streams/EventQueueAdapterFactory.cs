@@ -1,0 +1,56 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Providers.Streams.Common;
+using Orleans.Streams;
+
+namespace LongLived.Streams;
+
+/// <summary>
+/// The event-driven persistent stream provider: the queues are <see cref="EventQueueGrain"/>s, read by Orleans' own
+/// pulling agents through <see cref="EventQueueReceiver"/>, cached in Orleans' <see cref="SimpleQueueAdapterCache"/>.
+/// Producers (grains, clients) write to the queue grain of the stream's queue directly.
+/// </summary>
+public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapter
+{
+    private readonly EventQueueOptions _options;
+    private readonly IGrainFactory _grains;
+    private readonly HashRingBasedStreamQueueMapper _mapper;
+    private readonly SimpleQueueAdapterCache _cache;
+
+    private EventQueueAdapterFactory(string name, EventQueueOptions options, SimpleQueueCacheOptions cache, IGrainFactory grains, ILoggerFactory loggers)
+    {
+        Name = name;
+        _options = options;
+        _grains = grains;
+        _mapper = new HashRingBasedStreamQueueMapper(new HashRingStreamQueueMapperOptions { TotalQueueCount = Math.Max(options.Queues, 1) }, name);
+        _cache = new SimpleQueueAdapterCache(cache, name, loggers);
+    }
+
+    public static EventQueueAdapterFactory Create(IServiceProvider services, string name) => new(
+        name,
+        services.GetRequiredService<IOptionsMonitor<EventQueueOptions>>().Get(name),
+        services.GetRequiredService<IOptionsMonitor<SimpleQueueCacheOptions>>().Get(name),
+        services.GetRequiredService<IGrainFactory>(),
+        services.GetRequiredService<ILoggerFactory>());
+
+    public string Name { get; }
+    public bool IsRewindable => false;
+    public StreamProviderDirection Direction => StreamProviderDirection.ReadWrite;
+
+    public Task<IQueueAdapter> CreateAdapter() => Task.FromResult<IQueueAdapter>(this);
+    public IQueueAdapterCache GetQueueAdapterCache() => _cache;
+    public IStreamQueueMapper GetStreamQueueMapper() => _mapper;
+    public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) => Task.FromResult<IStreamFailureHandler>(new NoOpStreamDeliveryFailureHandler(false));
+
+    public Task QueueMessageBatchAsync<T>(StreamId streamId, IEnumerable<T> events, StreamSequenceToken? token, Dictionary<string, object>? requestContext)
+    {
+        if (token is not null) throw new ArgumentException("this stream provider does not take sequence tokens from producers", nameof(token));
+        return Queue(_mapper.GetQueueForStream(streamId)).Enqueue(new EventBatch(streamId, [.. events.Cast<object>()], requestContext));
+    }
+
+    public IQueueAdapterReceiver CreateReceiver(QueueId queueId) => new EventQueueReceiver(Queue(queueId), _options);
+
+    private IEventQueueGrain Queue(QueueId queueId) => _grains.GetGrain<IEventQueueGrain>($"{Name}/{queueId.GetNumericId()}");
+}

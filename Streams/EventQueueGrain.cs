@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Providers.Streams.Common;
+
+namespace LongLived.Streams;
+
+/// <summary>
+/// A bounded in-memory stream queue whose read waits for data. Orleans' memory stream queue answers a read at once,
+/// so its pulling agent must poll it on a timer (the latency floor of every event, and CPU while idle); this one parks
+/// the agent's read until a batch arrives (reentrant, so the enqueue that completes it can run) and returns it at once.
+/// Events in a queue whose silo dies are lost, as with memory streams: delivery is the fast path, history the truth.
+/// Key: "&lt;provider&gt;/&lt;queue number&gt;".
+/// </summary>
+[Reentrant]
+public sealed class EventQueueGrain(IOptionsMonitor<EventQueueOptions> options) : Grain, IEventQueueGrain
+{
+    private readonly Queue<EventBatch> _queue = new();
+    // Grows across activations (a new one starts from the clock), so a token is never reused for a later batch.
+    private long _sequence = DateTime.UtcNow.Ticks;
+    private TaskCompletionSource? _arrived;
+    private int _capacity;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var key = this.GetPrimaryKeyString();
+        _capacity = Math.Max(options.Get(key[..Math.Max(key.IndexOf('/'), 0)]).QueueCapacity, 1);
+        return Task.CompletedTask;
+    }
+
+    public Task Enqueue(EventBatch batch)
+    {
+        if (_queue.Count >= _capacity)
+        {
+            throw new QueueFullException($"stream queue {this.GetPrimaryKeyString()} is full ({_capacity} batches not yet read by its pulling agent): event refused");
+        }
+        batch.Token = new EventSequenceTokenV2(++_sequence);
+        _queue.Enqueue(batch);
+        _arrived?.TrySetResult();
+        _arrived = null;
+        return Task.CompletedTask;
+    }
+
+    public async Task<EventBatch[]> Dequeue(int maxCount, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (_queue.Count == 0 && wait > TimeSpan.Zero)
+        {
+            _arrived ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            try
+            {
+                await _arrived.Task.WaitAsync(wait, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                return [];
+            }
+        }
+        var batches = new EventBatch[Math.Min(Math.Max(maxCount, 0), _queue.Count)];
+        for (var i = 0; i < batches.Length; i++) batches[i] = _queue.Dequeue();
+        return batches;
+    }
+}

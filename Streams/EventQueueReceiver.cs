@@ -1,0 +1,28 @@
+using Orleans.Streams;
+
+namespace LongLived.Streams;
+
+/// <summary>
+/// A pulling agent's reader of one queue. The agent keeps reading while reads return data and starts again one
+/// <c>GetQueueMsgsTimerPeriod</c> after a read that returned none; since a read here waits for data, an idle queue costs
+/// one read per <see cref="EventQueueOptions.ReadWait"/> and a live event waits for no timer. The agent cancels the
+/// pending read when it shuts down.
+/// </summary>
+internal sealed class EventQueueReceiver(IEventQueueGrain queue, EventQueueOptions options) : IQueueAdapterReceiver
+{
+    public Task Initialize(TimeSpan timeout) => Task.CompletedTask;
+
+    public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount) => GetQueueMessagesAsync(maxCount, CancellationToken.None);
+
+    public async Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount, CancellationToken cancellationToken)
+    {
+        var max = maxCount < 0 ? options.MaxBatchesPerRead : Math.Min(maxCount, options.MaxBatchesPerRead);
+        var batches = await queue.Dequeue(max, options.ReadWait, cancellationToken);
+        StreamMetrics.Read(batches.Length);
+        return [.. batches];
+    }
+
+    public Task MessagesDeliveredAsync(IList<IBatchContainer> messages) => Task.CompletedTask;
+
+    public Task Shutdown(TimeSpan timeout) => Task.CompletedTask;
+}

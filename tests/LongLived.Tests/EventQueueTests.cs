@@ -1,0 +1,89 @@
+using System.Text.RegularExpressions;
+using LongLived.Streams;
+using LongLived.Tests.Failover;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
+
+namespace LongLived.Tests;
+
+/// <summary>
+/// The event-driven stream queue (<see cref="EventQueueGrain"/>) on a real silo: a read waits for data instead of
+/// polling, order is kept, a full queue refuses with a clear error, a waiting read holds up no shutdown, and an idle
+/// cluster reads its queues once per wait, not once per poll.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class EventQueueTests(ClusterFixture cluster)
+{
+    // A queue of a provider nobody registered: no pulling agent reads it, the test is its only reader.
+    private IEventQueueGrain Queue() => cluster.Grains.GetGrain<IEventQueueGrain>($"probe-{Guid.NewGuid():N}/0");
+
+    private static EventBatch Batch(int n) => new(StreamId.Create("probe", "s"), [n], null);
+
+    [Fact]
+    public async Task A_read_of_an_empty_queue_waits_for_the_next_batch_and_order_is_kept()
+    {
+        var queue = Queue();
+        var waiting = queue.Dequeue(100, TimeSpan.FromSeconds(20), CancellationToken.None);
+        await Task.Delay(300);
+        Assert.False(waiting.IsCompleted, "a read of an empty queue returned before anything was queued");
+        for (var i = 1; i <= 50; i++) await queue.Enqueue(Batch(i));
+
+        var first = await waiting.WaitAsync(TimeSpan.FromSeconds(15)); // woken by the first batch, long before its wait ends
+        var all = first.Concat(await queue.Dequeue(100, TimeSpan.Zero, CancellationToken.None)).ToList();
+        Assert.Equal(Enumerable.Range(1, 50), all.Select(b => (int)b.Events[0]));
+        Assert.True(all.Zip(all.Skip(1)).All(p => p.First.SequenceToken.CompareTo(p.Second.SequenceToken) < 0), "sequence tokens do not grow with the order");
+    }
+
+    [Fact]
+    public async Task A_read_of_an_idle_queue_returns_nothing_when_its_wait_ends()
+    {
+        Assert.Empty(await Queue().Dequeue(10, TimeSpan.FromMilliseconds(200), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_full_queue_refuses_with_a_clear_error_and_takes_again_once_read()
+    {
+        await using var own = await OwnCluster.StartAsync(["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId=full-{Guid.NewGuid():N}"],
+            silo: ["--Orleans:StreamQueueCapacity=3"]);
+        // Queue 99 of the delivery streams' provider: its capacity is the configured one, and no agent reads it (8 queues).
+        var queue = own.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IEventQueueGrain>("channels/99");
+        for (var i = 0; i < 3; i++) await queue.Enqueue(Batch(i));
+        var refused = await Assert.ThrowsAsync<QueueFullException>(() => queue.Enqueue(Batch(3)));
+        Assert.Contains("is full (3 batches", refused.Message);
+        Assert.Equal(3, (await queue.Dequeue(10, TimeSpan.Zero, CancellationToken.None)).Length);
+        await queue.Enqueue(Batch(4));
+    }
+
+    [Fact]
+    public async Task A_waiting_read_does_not_hold_up_a_silo_stop()
+    {
+        var own = await OwnCluster.StartAsync(["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId=stop-{Guid.NewGuid():N}", "--Orleans:StreamReadWait=00:00:25"]);
+        await Task.Delay(2000); // every pulling agent is in a read that would wait 25 s
+        await own.Gateway.StopAsync();
+        var stop = own.Silo.StopAsync();
+        var finished = await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(20)));
+        await own.DisposeAsync();
+        Assert.True(finished == stop, "the silo was still stopping after 20 s: a waiting stream-queue read held it up");
+    }
+
+    [Fact]
+    public async Task An_idle_cluster_reads_its_stream_queues_once_per_wait_not_once_per_poll()
+    {
+        await using var processes = await ProcessCluster.StartAsync(gateways: 1);
+        using var http = new HttpClient();
+        var url = $"http://127.0.0.1:{processes.SiloHttpPort}/metrics";
+        await Task.Delay(3000);
+        var before = Reads(await http.GetStringAsync(url));
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        var reads = Reads(await http.GetStringAsync(url)) - before;
+        // 8 queues, a read waits 5 s: about 16 in 10 s. Polled every 20 ms (memory streams) it would be 4,000.
+        Assert.True(reads is >= 0 and <= 40, $"{reads} stream-queue reads in 10 s of an idle cluster");
+    }
+
+    private static double Reads(string metrics)
+    {
+        var lines = Regex.Matches(metrics, @"^longlived_streams_queue_reads_total\{[^}]*\} ([0-9.eE+]+)", RegexOptions.Multiline);
+        Assert.True(lines.Count > 0, "the silo exports no longlived_streams_queue_reads_total");
+        return lines.Sum(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+}
