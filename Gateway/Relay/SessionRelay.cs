@@ -153,15 +153,9 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
 
     private async Task SendAsync(ChannelCursor cursor, ChannelMessage message, bool live, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
-        await writer.WriteAsync(new Response
-        {
-            Data = message.Data,
-            Channel = message.Channel,
-            Offset = message.Offset,
-            Epoch = message.Epoch,
-            PublishTimeUnixMs = message.PublishedUnixMs,
-            Unrecoverable = cursor.TakePendingUnrecoverable(),
-        }, ct);
+        // A live message is one object for every local subscriber of its channel: encoded once for all of them.
+        var unrecoverable = cursor.TakePendingUnrecoverable();
+        await writer.WriteAsync(live && !unrecoverable ? EncodedResponses.For(message) : EncodedResponses.ToResponse(message, unrecoverable), ct);
         cursor.Delivered(message.Offset);
         metrics.Relayed(live, message.PublishedUnixMs);
     }

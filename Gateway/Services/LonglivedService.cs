@@ -12,7 +12,7 @@ using Microsoft.Extensions.Options;
 namespace LongLived.Gateway.Services;
 
 /// <summary>The protos.Longlived service: the original three RPCs plus Publish, all backed by grains.</summary>
-[BindServiceMethod(typeof(MalformedRequests), nameof(MalformedRequests.BindService))]
+[BindServiceMethod(typeof(LonglivedBinding), nameof(LonglivedBinding.BindService))]
 public sealed class LonglivedService(
     IClusterClient cluster,
     SessionRelay relay,
