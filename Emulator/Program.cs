@@ -31,7 +31,11 @@ var rampUp = new Option<TimeSpan?>("--ramp-up")
 var controlPort = new Option<int>("--control-port") { Description = "REST control API port (/client/start, /client/stop, /client/list, /client/notify); 0: off", DefaultValueFactory = _ => 7080 };
 var idPrefix = new Option<string?>("--id-prefix") { Description = "Client ids are <prefix><n>; default: a random prefix per run" };
 var token = new Option<string?>("--token") { Description = "Bearer token every call carries (gateways with Gateway:Auth)" };
-var tokenKey = new Option<string?>("--token-key") { Description = "The gateways' Gateway:Auth:SigningKey: mint a token per client (sub = id, channels = topics) and for the publisher" };
+var tokenKey = new Option<string?>("--token-key")
+{
+    Description = "The gateways' Gateway:Auth:SigningKey: mint a token per client (sub = id, channels = topics) and for the publisher; default: $LONGLIVED_TOKEN_KEY (better than the command line, which ps shows)",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LONGLIVED_TOKEN_KEY") is { Length: > 0 } key ? key : null,
+};
 var tokenLifetime = new Option<TimeSpan?>("--token-lifetime")
 {
     Description = "Lifetime of minted tokens (default 10m); streams end UNAUTHENTICATED when theirs expires and resume with a new one",

@@ -48,6 +48,7 @@ public static class SiloSetup
             if (string.IsNullOrWhiteSpace(cluster.Redis)) UseEmbedded(silo, cluster);
             else UseRedis(silo, cluster, cluster.Redis);
             if (tls.LoadCertificate() is { } member) silo.UseTls(member, tls.Configure);
+            if (cluster.KubernetesHosting) silo.UseKubernetesHosting();
             silo.Configure<ClusterMembershipOptions>(o =>
             {
                 o.ProbeTimeout = cluster.ProbeTimeout;

@@ -254,6 +254,10 @@ public sealed class ChannelGrain(
         _leaseRenewedAt = time.GetUtcNow();
         if (_generatorTimer is not null || _generator.Interval <= TimeSpan.Zero || !ChannelNames.TryGetClientId(Name, out var clientId)) return;
         var data = $"data mock for: {clientId}";
+        // A grain timer's period counts from the end of its callback, and an append waits for its write and delivery:
+        // each tick makes the messages due since the last one, so the rate is one per interval, not one per
+        // interval plus an append (a few messages short per hundred under load). At most a few per tick after a pause.
+        var due = time.GetUtcNow() + _generator.Interval;
         _generatorTimer = this.RegisterGrainTimer(
             async ct =>
             {
@@ -265,8 +269,13 @@ public sealed class ChannelGrain(
                     metrics.GeneratorStopped();
                     return;
                 }
-                await AppendAsync(data, null);
-                metrics.Appended(generated: true);
+                var now = time.GetUtcNow();
+                if (now - due > _generator.Interval * 3) due = now; // a long pause: start again from now, no burst
+                for (; due <= now; due += _generator.Interval)
+                {
+                    await AppendAsync(data, null);
+                    metrics.Appended(generated: true);
+                }
             },
             new GrainTimerCreationOptions(_generator.Interval, _generator.Interval) { KeepAlive = true, Interleave = false });
         metrics.GeneratorStarted();

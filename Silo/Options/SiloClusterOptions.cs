@@ -39,5 +39,11 @@ public sealed class SiloClusterOptions
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
     public int NumMissedProbesLimit { get; set; } = 2;
 
+    /// <summary>
+    /// In a Kubernetes pod: Orleans' Kubernetes hosting (the pod name as silo name, silos whose pods are gone declared dead
+    /// at once). Needs a service account allowed to get, list, watch, patch (and delete) pods: deploy/k8s/base.
+    /// </summary>
+    public bool KubernetesHosting { get; set; }
+
     // The delivery streams' settings (StreamProvider, StreamQueues, …) are in the same section: DeliveryStreamOptions.
 }

@@ -70,6 +70,15 @@ public sealed class Deployment : IAsyncDisposable
 
     public double CpuSeconds => Processes.Where(p => p.Running).Sum(p => p.CpuSeconds);
 
+    /// <summary>The silo's stream-queue reads so far (its /metrics, longlived_streams_queue_reads_total); 0 without that metric.</summary>
+    public async Task<double> StreamQueueReadsAsync()
+    {
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync($"http://127.0.0.1:{SiloHttpPort}/metrics");
+        return System.Text.RegularExpressions.Regex.Matches(text, @"^longlived_streams_queue_reads_total\{[^}]*\} ([0-9.eE+]+)", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Sum(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Each process's CPU (cores, over the interval since <paramref name="since"/>) and RSS now.</summary>
     public IReadOnlyList<ProcessFigure> Figures(IReadOnlyDictionary<string, double> cpuAtStart, TimeSpan elapsed) =>
         [.. Processes.Where(p => p.Running).Select(p => new ProcessFigure(p.Name,

@@ -26,8 +26,10 @@ public static class Scenarios
                 await Task.Delay(3000);
                 // What holding idle streams costs: nothing is published, so any CPU here is the servers' own upkeep.
                 var cpu = deployment.CpuNow();
+                var readsBefore = bare ? 0 : await deployment.StreamQueueReadsAsync();
                 await Task.Delay(10_000);
                 var idleProcesses = deployment.Figures(cpu, TimeSpan.FromSeconds(10));
+                if (!bare && n == sizes[^1]) figures["streams.idleQueueReadsPerSec"] = (await deployment.StreamQueueReadsAsync() - readsBefore) / 10.0;
                 var after = await RssAfterGcAsync(deployment);
                 var side = bare ? "bare" : "gateway";
                 var kb = (after["relay"] - before["relay"]) / 1024.0 / n;
@@ -86,6 +88,7 @@ public static class Scenarios
             figures[bare ? "ownChannel.bareDeliveredRatio" : "ownChannel.deliveredRatio"] = recorder.Received / (clients * elapsed.TotalSeconds);
             figures[bare ? "ownChannel.bareMsgsPerSec" : "ownChannel.msgsPerSec"] = recorder.Received / elapsed.TotalSeconds;
             figures[bare ? "ownChannel.bareCpuSecondsPer10k" : "ownChannel.cpuSecondsPer10k"] = cpuSeconds / Math.Max(recorder.Received, 1) * 10_000;
+            figures[bare ? "ownChannel.bareCpuMicrosPerMessage" : "ownChannel.cpuMicrosPerMessage"] = cpuSeconds / Math.Max(recorder.Received, 1) * 1e6;
             figures[bare ? "ownChannel.bareGaps" : "ownChannel.gaps"] = recorder.Gaps;
             figures[bare ? "ownChannel.bareDuplicates" : "ownChannel.duplicates"] = recorder.Duplicates;
             figures[Key("latency", prefix, "P50Ms")] = recorder.Latency.Percentile(0.50);
@@ -114,7 +117,7 @@ public static class Scenarios
     }
 
     /// <summary>3. One topic, many subscribers over the gateways, publish rate stepped up until p99 passes 100 ms.</summary>
-    public static async Task<Figures> FanoutAsync(string logs, int subscribers, int gateways, int[] rates, TimeSpan step)
+    public static async Task<Figures> FanoutAsync(string logs, int subscribers, int gateways, int[] rates, TimeSpan step, string key = "fanout")
     {
         var figures = new Figures();
         foreach (var bare in new[] { false, true })
@@ -128,7 +131,7 @@ public static class Scenarios
             await PublishAtRateAsync(load, "fanout", 3, TimeSpan.FromSeconds(1));
             await Task.Delay(5000);
             var side = bare ? "bare" : "product";
-            double best = 0;
+            double best = 0, bestCpuMicros = 0;
             foreach (var rate in rates)
             {
                 recorder.Reset();
@@ -142,17 +145,21 @@ public static class Scenarios
                 var delivered = recorder.Received / elapsed.TotalSeconds;
                 var offered = (double)rate * subscribers;
                 var p99 = recorder.Latency.Percentile(0.99);
-                figures.Add($"delivered {side}", offered, delivered);
-                figures.Add($"p99 {side}", offered, p99);
-                figures.Processes[$"fanout {side} {rate}/s"] = deployment.Figures(cpu, elapsed);
-                Console.WriteLine($"  fanout {side} {rate}/s × {subscribers}: {delivered:F0} deliveries/s, p99 {p99:F1} ms");
+                var processes = deployment.Figures(cpu, elapsed);
+                var cpuMicros = processes.Sum(p => p.Cores) * elapsed.TotalSeconds / Math.Max(recorder.Received, 1) * 1e6;
+                figures.Add($"delivered {side}{(gateways == 1 ? " 1 gw" : "")}", offered, delivered);
+                figures.Add($"p99 {side}{(gateways == 1 ? " 1 gw" : "")}", offered, p99);
+                figures.Processes[$"{key} {side} {rate}/s"] = processes;
+                Console.WriteLine($"  {key} {side} {rate}/s × {subscribers} on {servers}: {delivered:F0} deliveries/s, p99 {p99:F1} ms, {cpuMicros:F1} µs CPU per delivery");
                 if (p99 > 100 || delivered < 0.9 * offered * step.TotalSeconds / elapsed.TotalSeconds) break;
                 best = delivered;
+                bestCpuMicros = cpuMicros;
             }
-            figures[bare ? "fanout.bareDeliveriesPerSec" : "fanout.deliveriesPerSec"] = best;
+            figures[bare ? $"{key}.bareDeliveriesPerSec" : $"{key}.deliveriesPerSec"] = best;
+            figures[bare ? $"{key}.bareCpuMicrosPerDelivery" : $"{key}.cpuMicrosPerDelivery"] = bestCpuMicros;
         }
-        figures["fanout.subscribers"] = subscribers;
-        figures["fanout.gateways"] = gateways;
+        figures[$"{key}.subscribers"] = subscribers;
+        figures[$"{key}.gateways"] = gateways;
         return figures;
     }
 

@@ -96,4 +96,32 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
         var snapshot = await cluster.Grains.GetGrain<IClientGrain>(id).GetSnapshot();
         Assert.DoesNotContain("someone-elses-topic", snapshot.Acknowledged.Keys);
     }
+
+    /// <summary>
+    /// An original-contract client's acknowledgement sent just before its stream ended (a drain, a rebalance) reaches the
+    /// client grain after the client subscribed again but before that session started: it must not count on top of the
+    /// new start, or the stored position runs one past what the client received and its next resume skips a message.
+    /// </summary>
+    [Fact]
+    public async Task A_positionless_acknowledgement_landing_between_two_sessions_does_not_move_the_position()
+    {
+        var id = TestStreams.NewId("late-ack");
+        var grain = cluster.Grains.GetGrain<IClientGrain>(id);
+        var gateway = cluster.Gateway1.Services.GetRequiredService<SessionRegistry>();
+        var own = ChannelNames.ForClient(id);
+        var first = Guid.NewGuid();
+        await grain.Connect(new SessionInfo(first, gateway.GatewayId, gateway.Reference, [], DateTimeOffset.UtcNow));
+        await grain.Started(first, new ChannelPosition(0, "e"));
+        for (var i = 0; i < 3; i++) await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // messages 1..3
+
+        var second = Guid.NewGuid();
+        var grant = await grain.Connect(new SessionInfo(second, gateway.GatewayId, gateway.Reference, [], DateTimeOffset.UtcNow.AddMilliseconds(1)));
+        Assert.Equal(new ChannelPosition(3, "e"), grant.ResumeFrom);
+        await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // the first stream's last one, late
+        await grain.Started(second, grant.ResumeFrom!);
+        Assert.Equal(new ChannelPosition(3, "e"), (await grain.GetSnapshot()).Acknowledged[own]);
+
+        await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // message 4, sent by the second session
+        Assert.Equal(new ChannelPosition(4, "e"), (await grain.GetSnapshot()).Acknowledged[own]);
+    }
 }

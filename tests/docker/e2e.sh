@@ -89,6 +89,20 @@ dc build >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log"; check "image
 check "images build" 0 "$(( $(date +%s) - t0 )) s: $(docker image inspect -f '{{.RepoTags}} {{.Size}}' longlived/silo:local longlived/gateway:local longlived/emulator:local | awk '{printf "%s %.0f MB; ", $1, $2/1e6}')"
 log "docker compose up"
 t0=$(date +%s)
+# The compose files as docker sees them (what `docker inspect` would show): no secret on a command line, and every
+# long-running service restarts after a crash (Redis included: a crashed Redis must not stay down).
+dc --profile emulator config >"$work/config.yml" 2>&1
+leaked=$(grep -c -- "$LONGLIVED_TOKEN_KEY" "$work/config.yml" | tr -d ' '); in_env=$(grep -cE "(SigningKey|LONGLIVED_TOKEN_KEY): .*$LONGLIVED_TOKEN_KEY" "$work/config.yml" | tr -d ' ')
+check "the signing key is passed in the environment only, never on a command line" "$([ "$leaked" -gt 0 ] && [ "$leaked" = "$in_env" ] && echo 0 || echo 1)" \
+  "$leaked occurrences, $in_env of them environment entries"
+norestart=$(node -e '
+  const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n"); let svc = null, inServices = false; const seen = {};
+  for (const l of lines) {
+    if (/^services:/.test(l)) { inServices = true; continue; } if (/^\S/.test(l)) inServices = false;
+    const m = inServices && /^  ([a-z0-9_-]+):\s*$/.exec(l); if (m) { svc = m[1]; seen[svc] = seen[svc] || false; continue; }
+    if (svc && /^    restart: (unless-stopped|always)/.test(l)) seen[svc] = true; }
+  console.log(Object.keys(seen).filter(s => s !== "emulator" && !seen[s]).join(" "));' "$work/config.yml")
+check "every server restarts after a crash (restart policy)" "$([ -z "$norestart" ] && echo 0 || echo 1)" "no restart policy: $norestart"
 dc up -d >"$work/up.log" 2>&1 || { cat "$work/up.log"; check "cluster up" 1 "up failed"; exit 1; }
 if wait_healthy 240 "${services[@]}"; then check "cluster healthy" 0 "$(( $(date +%s) - t0 )) s from up to all six healthy"
 else check "cluster healthy" 1 "not healthy within 240 s"; exit 1; fi
@@ -116,7 +130,7 @@ log "building the emulator on the host"
 dotnet build "$root/Emulator/Emulator.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
 log "emulator: $CLIENTS clients for $DURATION s against static::7071,:7072,:7073"
 dotnet "$root/Emulator/bin/Release/net10.0/LongLived.Emulator.dll" --addr static::7071,:7072,:7073 --clients "$CLIENTS" \
-  --duration "$DURATION" --ramp-up 5s --quiet --control-port 0 --report "$report" --token-key "$LONGLIVED_TOKEN_KEY" >"$work/emulator.log" 2>&1 &
+  --duration "$DURATION" --ramp-up 5s --quiet --control-port 0 --report "$report" >"$work/emulator.log" 2>&1 & # the signing key from LONGLIVED_TOKEN_KEY, not the command line
 emulator_pid=$!
 start=$(date +%s)
 at() { local wait=$(( start + $1 - $(date +%s) )); [ "$wait" -gt 0 ] && sleep "$wait"; return 0; }
