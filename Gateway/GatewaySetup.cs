@@ -97,7 +97,7 @@ public static class GatewaySetup
         builder.Services.AddSingleton<DrainSignal>();
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(GatewayMetrics.MeterName, StreamMetrics.MeterName, "Microsoft.Orleans", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddMeter(GatewayMetrics.MeterName, StreamMetrics.MeterName, "Microsoft.Orleans", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
             .AddPrometheusExporter());
         builder.Services.AddSingleton<ChannelHub>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ChannelHub>()); // subscribes to its delivery streams

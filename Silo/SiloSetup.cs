@@ -40,7 +40,7 @@ public static class SiloSetup
         var tls = builder.Configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new();
         builder.Services.AddHealthChecks().AddCheck<SiloHealthCheck>("membership");
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(SiloMetrics.MeterName, StreamMetrics.MeterName, "Microsoft.Orleans")
+            .AddMeter(SiloMetrics.MeterName, StreamMetrics.MeterName, "Microsoft.Orleans", "System.Runtime")
             .AddPrometheusExporter());
 
         builder.UseOrleans(silo =>

@@ -6,7 +6,8 @@ namespace LongLived;
 
 /// <summary>
 /// Operator endpoints (drain, metrics, dashboard): with an admin token configured, every caller must send
-/// "Authorization: Bearer &lt;admin token&gt;" (a proxy or sidecar on the host makes outside callers look like loopback);
+/// "Authorization: Bearer &lt;admin token&gt;" (a proxy or sidecar on the host makes outside callers look like loopback), or
+/// HTTP Basic with the token as password (any user name), which a browser asks for when it opens the dashboard;
 /// without one, they answer loopback callers only. Shared by the gateway's admin port and the silo's HTTP port, which
 /// bind to loopback unless told to listen on every interface. /healthz stays open: orchestrators probe it and it tells
 /// nothing.
@@ -26,8 +27,8 @@ internal static class AdminAccess
             if (!Matches(context.Request.Headers.Authorization.ToString(), token))
             {
                 context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                context.Response.Headers.WWWAuthenticate = "Bearer";
-                return context.Response.WriteAsync("send \"Authorization: Bearer <admin token>\"\n");
+                context.Response.Headers.WWWAuthenticate = new Microsoft.Extensions.Primitives.StringValues(["Bearer", "Basic realm=\"LongLived operator\", charset=\"UTF-8\""]);
+                return context.Response.WriteAsync("send \"Authorization: Bearer <admin token>\", or sign in with any user name and the admin token as password\n");
             }
             return next(context);
         });
@@ -35,7 +36,22 @@ internal static class AdminAccess
     private static bool IsLoopback(IPAddress? address) =>
         address is not null && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
 
-    private static bool Matches(string header, string token) =>
-        header.StartsWith("Bearer ", StringComparison.Ordinal)
-        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()), Encoding.UTF8.GetBytes(token));
+    private static bool Matches(string header, string token)
+    {
+        if (header.StartsWith("Bearer ", StringComparison.Ordinal)) return SameSecret(header["Bearer ".Length..].Trim(), token);
+        if (!header.StartsWith("Basic ", StringComparison.Ordinal)) return false;
+        try
+        {
+            var credentials = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..].Trim()));
+            var colon = credentials.IndexOf(':');
+            return colon >= 0 && SameSecret(credentials[(colon + 1)..], token);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static bool SameSecret(string given, string token) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(token));
 }

@@ -19,7 +19,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _headChecks;
     private readonly Counter<long> _rejected;
 
-    public GatewayMetrics(IMeterFactory meters)
+    public GatewayMetrics(IMeterFactory meters, ClusterConnection connection)
     {
         var meter = meters.Create(MeterName);
         _active = meter.CreateUpDownCounter<long>("longlived.gateway.streams.active", description: "Subscribe streams open now");
@@ -32,6 +32,15 @@ public sealed class GatewayMetrics
         _headChecks = meter.CreateCounter<long>("longlived.gateway.head_checks", description: "Channel heads read to find lost stream events, by reason (traffic, sweep, cluster-change)");
         _rejected = meter.CreateCounter<long>("longlived.gateway.calls.rejected", description: "Calls refused by a limit or by authentication/authorization, by reason");
         _latency = meter.CreateHistogram<double>("longlived.gateway.relay.latency", unit: "ms", description: "From the channel grain's append to the write to the client, live messages");
+        meter.CreateObservableGauge("longlived.gateway.cluster.connected", () => connection.IsConnected ? 1 : 0,
+            description: "1 while the gateway's Orleans client is connected to at least one silo");
+        // Series an alert watches exist from the start at 0: a rate over the first increment is then not missed.
+        _overflows.Add(0);
+        _duplicates.Add(0);
+        foreach (var outcome in new[] { "recovered", "unrecoverable" }) _resumes.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
+        foreach (var source in new[] { "live", "history" }) _relayed.Add(0, new KeyValuePair<string, object?>("source", source));
+        _ended.Add(0, new KeyValuePair<string, object?>("status", StatusCode.OK.ToString()));
+        _rejected.Add(0, new KeyValuePair<string, object?>("reason", "none"));
     }
 
     public void StreamStarted()

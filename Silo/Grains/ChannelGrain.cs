@@ -201,6 +201,7 @@ public sealed class ChannelGrain(
             // a message whose publisher was told it failed. The write itself may still have landed, so the activation
             // goes once idle and the next one starts from what storage really has. Every waiter gets this exception:
             // UNAVAILABLE, outcome unknown, retry with the same idempotency key.
+            metrics.StorageFailed();
             logger.LogError("Channel {Channel}: {Error}; rolled back to offset {Stored}, deactivating when idle", Name, ex.Message, _storedHead);
             _ring.TruncateAfter(_storedHead);
             _head = _storedHead;

@@ -27,5 +27,16 @@ public sealed class AdminAccessTests
         var metrics = await http.SendAsync(right);
         Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
         Assert.Contains("# TYPE", await metrics.Content.ReadAsStringAsync()); // the Prometheus text itself
+
+        // A browser: the 401 offers Basic, and any user name with the token as password is let in.
+        var challenge = await http.GetAsync("/metrics");
+        Assert.Contains(challenge.Headers.WwwAuthenticate, h => h.Scheme == "Basic");
+        static AuthenticationHeaderValue Basic(string user, string password) => new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}")));
+        var browser = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = Basic("anyone", "operator-secret") } };
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(browser)).StatusCode);
+        var guess = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = Basic("operator-secret", "wrong") } };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(guess)).StatusCode);
+        var garbage = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Basic", "%%%not-base64") } };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(garbage)).StatusCode);
     }
 }

@@ -103,7 +103,7 @@ norestart=$(node -e '
     if (svc && /^    restart: (unless-stopped|always)/.test(l)) seen[svc] = true; }
   console.log(Object.keys(seen).filter(s => s !== "emulator" && !seen[s]).join(" "));' "$work/config.yml")
 check "every server restarts after a crash (restart policy)" "$([ -z "$norestart" ] && echo 0 || echo 1)" "no restart policy: $norestart"
-dc up -d >"$work/up.log" 2>&1 || { cat "$work/up.log"; check "cluster up" 1 "up failed"; exit 1; }
+dc --profile monitoring up -d >"$work/up.log" 2>&1 || { cat "$work/up.log"; check "cluster up" 1 "up failed"; exit 1; }
 if wait_healthy 240 "${services[@]}"; then check "cluster healthy" 0 "$(( $(date +%s) - t0 )) s from up to all six healthy"
 else check "cluster healthy" 1 "not healthy within 240 s"; exit 1; fi
 
@@ -135,11 +135,36 @@ emulator_pid=$!
 start=$(date +%s)
 at() { local wait=$(( start + $1 - $(date +%s) )); [ "$wait" -gt 0 ] && sleep "$wait"; return 0; }
 
+# Monitoring (the compose profile): Prometheus scrapes every silo and gateway with the admin token, and counts the
+# emulator's streams. prom QUERY prints the first value of an instant query.
+prom() { node -e '
+  fetch("http://127.0.0.1:9090/api/v1/query?query=" + encodeURIComponent(process.argv[1])).then(r => r.json())
+    .then(j => console.log(j.data.result.length ? j.data.result[0].value[1] : "none")).catch(e => console.log("error " + e.message))' "$1"; }
+targets() { node -e '
+  fetch("http://127.0.0.1:9090/api/v1/targets").then(r => r.json())
+    .then(j => console.log(j.data.activeTargets.map(t => t.labels.instance + "=" + t.health).sort().join(" "))).catch(e => console.log("error " + e.message))'; }
+up_targets=""; streams=""
+for _ in $(seq 1 30); do
+  up_targets=$(targets); streams=$(prom 'sum(longlived_gateway_streams_active)')
+  [ "$(grep -o '=up' <<<"$up_targets" | wc -l)" -eq 5 ] && [ "$streams" = "$CLIENTS" ] && break
+  sleep 1
+done
+check "Prometheus scrapes every silo and gateway (monitoring profile)" "$([ "$(grep -o '=up' <<<"$up_targets" | wc -l)" -eq 5 ] && echo 0 || echo 1)" "$up_targets"
+check "sum(longlived_gateway_streams_active) is the emulator's client count" "$([ "$streams" = "$CLIENTS" ] && echo 0 || echo 1)" "$streams of $CLIENTS"
+
 at "$KILL_GATEWAY_AT"; log "kill -9 gateway1 (crash)"; dc kill -s SIGKILL gateway1 >/dev/null 2>&1
 at "$STOP_GATEWAY_AT"; log "stop gateway2 (SIGTERM: drain)"; t0=$(date +%s); dc stop gateway2 >/dev/null 2>&1
 log "gateway2 stopped in $(( $(date +%s) - t0 )) s"
 at "$KILL_SILO_AT"; log "kill -9 silo2"; dc kill -s SIGKILL silo2 >/dev/null 2>&1
 last_kill_ms=$(date +%s%3N)
+alerts() { node -e '
+  fetch("http://127.0.0.1:9090/api/v1/alerts").then(r => r.json())
+    .then(j => console.log(j.data.alerts.map(a => a.labels.alertname + ":" + (a.labels.instance || "") + ":" + a.state).join(" "))).catch(e => console.log("error " + e.message))'; }
+gateway_down=""
+for _ in $(seq 1 30); do
+  gateway_down=$(alerts); grep -qE 'LongLivedTargetDown:gateway1:8071:(pending|firing)' <<<"$gateway_down" && break; sleep 1
+done
+check "the gateway-down alert is pending or firing for the killed gateway" "$(grep -qE 'LongLivedTargetDown:gateway1:8071:(pending|firing)' <<<"$gateway_down" && echo 0 || echo 1)" "${gateway_down:-no alerts}"
 
 set +e
 wait "$emulator_pid"; emulator_status=$?

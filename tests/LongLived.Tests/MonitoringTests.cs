@@ -1,0 +1,49 @@
+using System.Text.RegularExpressions;
+using LongLived.Contracts.Grains;
+
+namespace LongLived.Tests;
+
+/// <summary>
+/// Grafana cannot run here: every metric the dashboard (deploy/grafana/longlived.json) and the alert and recording rules
+/// (deploy/prometheus/rules.yml) name must exist in a live gateway's and silo's /metrics, so a renamed metric breaks
+/// the build, not the dashboard.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class MonitoringTests(ClusterFixture cluster)
+{
+    [Fact]
+    public async Task Every_metric_the_dashboard_and_the_rules_name_is_exported()
+    {
+        // Traffic first, so that the series that appear with it (streams, relay latency, channels) exist.
+        var id = TestStreams.NewId("monitoring");
+        using var call = cluster.Client(cluster.Port1).Subscribe(TestStreams.Subscribe(id));
+        await call.ResponseStream.TakeAsync(2, ChannelNames.ForClient(id));
+
+        using var http = new HttpClient();
+        var exported = await http.GetStringAsync($"http://127.0.0.1:{cluster.AdminPort1}/metrics")
+            + await http.GetStringAsync($"http://127.0.0.1:{cluster.SiloHttpPort}/metrics");
+        var names = Regex.Matches(exported, @"^([a-zA-Z_][a-zA-Z0-9_]*)(\{| )", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToHashSet();
+
+        var root = Root();
+        var referenced = new Dictionary<string, string>();
+        foreach (var file in new[] { "deploy/grafana/longlived.json", "deploy/prometheus/rules.yml" })
+        {
+            var text = File.ReadAllText(Path.Combine(root, file));
+            // Metric names: ours, .NET's runtime and Orleans'; recording rules (with ':') and label names are not metrics.
+            foreach (Match m in Regex.Matches(text, @"(?<![\w:])((?:longlived|dotnet|orleans)_[a-z0-9_]+)(?![\w:])"))
+            {
+                referenced.TryAdd(m.Groups[1].Value, file);
+            }
+        }
+        Assert.True(referenced.Count >= 10, $"only {referenced.Count} metric names found in the dashboard and rules");
+        var missing = referenced.Where(r => !names.Contains(r.Key)).Select(r => $"{r.Key} ({r.Value})").ToList();
+        Assert.True(missing.Count == 0, "named but not exported: " + string.Join(", ", missing));
+    }
+
+    private static string Root()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LongLived.Orleans.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+}
