@@ -29,6 +29,7 @@ public static class SiloSetup
         builder.Services.AddSingleton<SiloMetrics>();
         builder.Services.AddSingleton<ChannelLogs>();
         builder.Services.AddSingleton<StateAtShutdown>();
+        builder.Services.AddSingleton<ChannelRestarts>();
         if (!string.IsNullOrWhiteSpace(cluster.Redis))
         {
             // Channel histories are Redis streams, written through this connection (grain state holds the rest).

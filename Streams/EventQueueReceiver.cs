@@ -17,7 +17,16 @@ internal sealed class EventQueueReceiver(IEventQueueGrain queue, EventQueueOptio
     public async Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount, CancellationToken cancellationToken)
     {
         var max = maxCount < 0 ? options.MaxBatchesPerRead : Math.Min(maxCount, options.MaxBatchesPerRead);
-        var batches = await queue.Dequeue(max, options.ReadWait, cancellationToken);
+        EventBatch[] batches;
+        try
+        {
+            batches = await queue.Dequeue(max, options.ReadWait, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The agent is stopping: a read it cancelled found nothing (thrown, the agent would log an error per queue).
+            return [];
+        }
         StreamMetrics.Read(batches.Length);
         return [.. batches];
     }

@@ -23,13 +23,17 @@ public interface IChannelGrain : IGrainWithStringKey
     /// <summary>
     /// A gateway with local subscribers joins (or renews its join) for <paramref name="lease"/>: messages are sent to
     /// it until it leaves or the lease runs out. Renews the subscriber lease and returns the head.
+    /// <paramref name="join"/> names this join (the gateway's entry for the channel): a <see cref="Leave"/> ends only the
+    /// join it names, so a late Leave of an earlier entry cannot undo a newer one. <paramref name="fence"/>: on a client's
+    /// own channel, the fence of the session the join is for (0 for topics): the newest session's gateway replaces the
+    /// others, and a join for an older session than the channel's owner changes nothing.
     /// </summary>
     [Alias("Join")]
-    Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease);
+    Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, Guid join, long fence);
 
-    /// <summary>The gateway's last local subscriber left.</summary>
+    /// <summary>The gateway's last local subscriber left: ends <paramref name="join"/> if it is still the gateway's join.</summary>
     [Alias("Leave")]
-    Task Leave(string gatewayId);
+    Task Leave(string gatewayId, Guid join);
 
     /// <summary>Renews the subscriber lease (keeps the generator running) and returns the head.</summary>
     [Alias("Touch")]

@@ -11,10 +11,17 @@ public enum SessionEndReason
     Unsubscribed,
 }
 
-/// <summary>Implemented by each gateway; lets a client grain end a session wherever it lives.</summary>
+/// <summary>Implemented by each gateway; lets a client grain end a session wherever it lives, and a channel grain say it restarted.</summary>
 [Alias("ll.IGatewayObserver")]
 public interface IGatewayObserver : IGrainObserver
 {
     [OneWay, Alias("EndSession")]
     Task EndSession(string clientId, Guid sessionId, SessionEndReason reason);
+
+    /// <summary>
+    /// <paramref name="channel"/> started a new activation, which knows no joins: a gateway with local subscribers of it
+    /// joins again and fills from history what the new activation stored before that.
+    /// </summary>
+    [OneWay, Alias("ChannelRestarted")]
+    Task ChannelRestarted(string channel);
 }

@@ -13,9 +13,15 @@ namespace LongLived.Gateway.Relay;
 /// gateway's few delivery streams (<see cref="StreamNames"/>), and goes to each local subscriber's buffer. Stream
 /// subscriptions: <c>Gateway:DeliveryShards</c>, however many clients and channels.
 /// </summary>
-public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry, DrainSignal drain, IOptions<GatewayOptions> options, ILogger<ChannelHub> logger)
+public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry, DrainSignal drain, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<ChannelHub> logger)
     : IHostedService
 {
+    /// <summary>A join or head read that takes longer (a silo that just died) is abandoned: the next round tries again.</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long the gateway directory keeps this gateway without a renewal (renewed by the head check every 30 s).</summary>
+    public static readonly TimeSpan DirectoryLease = TimeSpan.FromMinutes(3);
+
     private readonly ConcurrentDictionary<string, HubChannel> _channels = new(StringComparer.Ordinal);
     private readonly GatewayOptions _options = options.Value;
     private StreamSubscriptionHandle<DeliveryBatch>?[] _shards = [];
@@ -32,7 +38,9 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _shards = new StreamSubscriptionHandle<DeliveryBatch>?[Route.Shards];
+        registry.Restarted += OnChannelRestarted;
         await EnsureSubscribedAsync();
+        await RegisterAsync();
         logger.LogInformation("Gateway {Gateway} receives on {Shards} delivery streams", Route.GatewayId, Route.Shards);
     }
 
@@ -67,6 +75,49 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
         }
     }
 
+    /// <summary>Registers (or renews) this gateway in the directory channel grains tell when they restart.</summary>
+    public Task RegisterAsync() =>
+        cluster.GetGrain<IGatewayDirectory>(0).Register(Route.GatewayId, registry.Reference, DirectoryLease).WaitAsync(CallTimeout);
+
+    /// <summary>
+    /// Joins <paramref name="entry"/>'s grain again (renewing the join, or making it anew after a new activation) and hands
+    /// every local subscriber the head it returns. A closed entry (its last subscriber left since) is skipped.
+    /// </summary>
+    public async Task RejoinAsync(HubChannel entry, string reason, CancellationToken cancellationToken = default)
+    {
+        if (entry.Closed) return;
+        metrics.HeadChecked(reason);
+        var head = await cluster.GetGrain<IChannelGrain>(entry.Name).Join(Route, JoinLease, entry.JoinId, entry.Fence).WaitAsync(CallTimeout, cancellationToken);
+        if (head.Head != entry.SeenHead)
+        {
+            // News (or a new numbering): keep checking this channel until it is quiet again.
+            entry.SeenHead = head.Head;
+            Volatile.Write(ref entry.HeardAt, Environment.TickCount64);
+        }
+        foreach (var sink in entry.Sinks) sink.OfferHead(entry.Name, head, restarted: reason == RestartReason);
+    }
+
+    private const string RestartReason = "restart";
+
+    private void OnChannelRestarted(string channel)
+    {
+        if (!_channels.TryGetValue(channel, out var entry) || !entry.Joined || entry.Closed) return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await RejoinAsync(entry, RestartReason);
+                logger.LogInformation("Channel {Channel} restarted (a new activation): joined it again", channel);
+            }
+            catch (Exception ex)
+            {
+                // The head check's sweep joins it later.
+                Volatile.Write(ref entry.HeardAt, Environment.TickCount64);
+                logger.LogWarning("Joining restarted channel {Channel} again failed ({Error}); the head check retries", channel, ex.Message);
+            }
+        });
+    }
+
     /// <summary>
     /// Starts delivering the channel's live messages to <paramref name="sink"/>; dispose the result to stop. When this
     /// call joined the channel for the gateway, the result carries the head the grain returned.
@@ -85,7 +136,7 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
                 {
                     try
                     {
-                        head = await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease);
+                        head = await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease, entry.JoinId, sink.Fence);
                         entry.SeenHead = head.Head;
                         entry.Joined = true;
                     }
@@ -123,7 +174,7 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
             if (drain.IsDraining) return;
             try
             {
-                await cluster.GetGrain<IChannelGrain>(entry.Name).Leave(Route.GatewayId).WaitAsync(_options.DrainTimeout);
+                await cluster.GetGrain<IChannelGrain>(entry.Name).Leave(Route.GatewayId, entry.JoinId).WaitAsync(_options.DrainTimeout);
             }
             catch (Exception ex)
             {
@@ -153,6 +204,10 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
         private IChannelSink[] _sinks = [];
 
         public string Name { get; } = name;
+        /// <summary>Names this entry's join at the grain: a late Leave of an earlier entry cannot end a newer one's.</summary>
+        internal Guid JoinId { get; } = Guid.NewGuid();
+        /// <summary>The newest session fence among the local subscribers (a client's own channel: its one session).</summary>
+        internal long Fence => Volatile.Read(ref _sinks).Select(s => s.Fence).DefaultIfEmpty().Max();
         internal SemaphoreSlim Gate { get; } = new(1, 1);
         internal bool Joined { get; set; }
         internal bool Closed { get; set; }

@@ -14,20 +14,23 @@ namespace LongLived.Gateway.Relay;
 /// silos changed (read from the management grain each round) or the connection to the cluster came back, and the quiet rest spread over <see cref="GatewayOptions.QuietCheckInterval"/>. 50,000 idle streams cost
 /// nothing but that slow sweep.
 /// </summary>
-public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, ClusterConnection connection, GatewayMetrics metrics,
+public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, ClusterConnection connection,
     IOptions<GatewayOptions> options, ILogger<HeadCheckService> logger) : BackgroundService
 {
-    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan CallTimeout = ChannelHub.CallTimeout;
+    private static readonly TimeSpan DirectoryRenewal = TimeSpan.FromSeconds(30);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.HeadCheckInterval;
         var sweepRounds = Math.Max(1, (long)(options.Value.QuietCheckInterval / interval));
+        var directoryRounds = Math.Max(1, (long)(DirectoryRenewal / interval));
         var clusterChanges = connection.Changes;
         string? silos = null;
         using var timer = new PeriodicTimer(interval);
         for (long round = 0; await TickAsync(timer, stoppingToken); round++)
         {
+            if (round % directoryRounds == 0) await RenewDirectoryAsync();
             var now = Environment.TickCount64;
             var recent = now - 2 * (long)interval.TotalMilliseconds;
             var changes = connection.Changes;
@@ -66,17 +69,9 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
                     var channel = check.Channel;
                     try
                     {
-                        metrics.HeadChecked(check.Reason!);
                         // Join, not just read: renews this gateway's join (a new activation after a silo loss has none).
                         // Bounded: a call to a silo that just died hangs until it is declared dead, and must not hold the round.
-                        var head = await cluster.GetGrain<IChannelGrain>(channel.Name).Join(hub.Route, hub.JoinLease).WaitAsync(CallTimeout, stoppingToken);
-                        if (head.Head != channel.SeenHead)
-                        {
-                            // News (or a new numbering): keep checking this channel until it is quiet again.
-                            channel.SeenHead = head.Head;
-                            Volatile.Write(ref channel.HeardAt, Environment.TickCount64);
-                        }
-                        foreach (var sink in channel.Sinks) sink.OfferHead(channel.Name, head);
+                        await hub.RejoinAsync(channel, check.Reason!, stoppingToken);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                     {
@@ -85,6 +80,19 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
                         logger.LogWarning("Head check of channel {Channel} failed ({Error}); retrying next round", channel.Name, ex.Message);
                     }
                 }).ContinueWith(_ => { }, TaskScheduler.Default); // a stop in the middle of a round is not a failure
+        }
+    }
+
+    /// <summary>Keeps this gateway in the directory that restarting channel grains tell (see <see cref="IGatewayDirectory"/>).</summary>
+    private async Task RenewDirectoryAsync()
+    {
+        try
+        {
+            await hub.RegisterAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogDebug(ex, "Renewing this gateway in the directory failed; next time");
         }
     }
 

@@ -6,7 +6,7 @@ namespace LongLived.Gateway.Relay;
 
 /// <summary>
 /// The live sessions of this gateway, and the observer through which client grains end them
-/// (a newer Subscribe elsewhere, or Unsubscribe).
+/// (a newer Subscribe elsewhere, or Unsubscribe) and channel grains say they restarted.
 /// </summary>
 public sealed class SessionRegistry : IGatewayObserver
 {
@@ -34,6 +34,15 @@ public sealed class SessionRegistry : IGatewayObserver
     public void Add(SubscriberSession session) => _sessions[session.SessionId] = session;
 
     public void Remove(SubscriberSession session) => _sessions.TryRemove(session.SessionId, out _);
+
+    /// <summary>Raised when a channel grain says it started a new activation (the hub joins it again if it has subscribers here).</summary>
+    public event Action<string>? Restarted;
+
+    public Task ChannelRestarted(string channel)
+    {
+        Restarted?.Invoke(channel);
+        return Task.CompletedTask;
+    }
 
     public Task EndSession(string clientId, Guid sessionId, SessionEndReason reason)
     {

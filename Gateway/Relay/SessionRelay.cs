@@ -49,7 +49,7 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
             {
                 var cursor = cursors[signal.Channel];
                 if (signal.Message is { } message) await OnMessageAsync(cursor, message, writer, cancellationToken);
-                else if (signal.Head is { } head) await OnHeadAsync(cursor, head, writer, cancellationToken);
+                else if (signal.Head is { } head) await OnHeadAsync(cursor, head, signal.Restarted, writer, cancellationToken);
             }
         }
         finally
@@ -117,11 +117,13 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
     /// Tail loss: what the head check saw a round ago and the live path has still not delivered is filled from history.
     /// Not the newest head: under a burst the live path lags behind it, and filling then would race the live copies to
     /// a history that may already have trimmed them (reporting as lost what was only late). A new numbering is acted
-    /// on at once: the old one's undelivered tail is gone either way.
+    /// on at once: the old one's undelivered tail is gone either way, and so is what a new activation stored before this
+    /// gateway joined it again (<paramref name="restarted"/>: it never sent that here).
     /// </summary>
-    private Task OnHeadAsync(ChannelCursor cursor, ChannelHead head, IServerStreamWriter<Response> writer, CancellationToken ct)
+    private Task OnHeadAsync(ChannelCursor cursor, ChannelHead head, bool restarted, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
         if (head.Epoch != cursor.Epoch) return FillAsync(cursor, ulong.MaxValue, writer, ct);
+        if (restarted) return head.Head > cursor.Last ? FillAsync(cursor, head.Head, writer, ct) : Task.CompletedTask;
         var overdue = cursor.HeadSeenBefore(head.Head);
         return overdue > cursor.Last ? FillAsync(cursor, overdue.Value, writer, ct) : Task.CompletedTask;
     }

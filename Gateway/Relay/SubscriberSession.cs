@@ -39,7 +39,7 @@ public sealed class SubscriberSession : IChannelSink
     /// <summary>The fence the client grain gave this session (0 until Connect returns).</summary>
     public long Fence { get; set; }
 
-    public void OfferHead(string channel, ChannelHead head)
+    public void OfferHead(string channel, ChannelHead head, bool restarted = false)
     {
         if (Fence > 0 && head.Owner > Fence && channel == Channels[0])
         {
@@ -48,7 +48,7 @@ public sealed class SubscriberSession : IChannelSink
             End(head.OwnerLeft ? Status.DefaultSuccess : Replaced);
             return;
         }
-        Enqueue(new Signal(channel, null, head));
+        Enqueue(new Signal(channel, null, head, restarted));
     }
 
     /// <summary>Ends the call with <paramref name="status"/> (the first reason wins).</summary>
@@ -71,6 +71,6 @@ public sealed class SubscriberSession : IChannelSink
         }
     }
 
-    /// <summary>A live message, or a head check result (exactly one of the two is set).</summary>
-    public readonly record struct Signal(string Channel, ChannelMessage? Message, ChannelHead? Head);
+    /// <summary>A live message, or a head check result (exactly one of the two is set; <see cref="Restarted"/>: after a new activation).</summary>
+    public readonly record struct Signal(string Channel, ChannelMessage? Message, ChannelHead? Head, bool Restarted = false);
 }

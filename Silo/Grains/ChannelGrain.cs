@@ -28,6 +28,7 @@ public sealed class ChannelGrain(
     IOptions<HistoryOptions> historyOptions,
     SiloMetrics metrics,
     StateAtShutdown shutdown,
+    ChannelRestarts restarts,
     TimeProvider time,
     ILogger<ChannelGrain> logger) : Grain, IChannelGrain
 {
@@ -68,6 +69,8 @@ public sealed class ChannelGrain(
             logger.LogInformation("Channel {Channel} starts epoch {Epoch}", Name, _epoch);
         }
         _storedHead = _head;
+        // This activation knows no joins: gateways with local subscribers join again at once (not awaited: one-way).
+        _ = restarts.TellAsync(Name);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -114,12 +117,15 @@ public sealed class ChannelGrain(
         return Task.FromResult(new HistoryPage(_epoch, head, true, _ring.After(afterOffset, head, Math.Max(max, 1)), first));
     }
 
-    public Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease)
+    public Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, Guid join, long fence)
     {
         _log.KeepNumbering();
         var expires = time.GetUtcNow() + lease;
-        if (ChannelNames.TryGetClientId(Name, out _) && (_gateways.Count > 1 || !_gateways.ContainsKey(gateway.GatewayId)))
+        if (ChannelNames.TryGetClientId(Name, out _))
         {
+            // A join for a session older than the newest one (a head check of the gateway the client just left) must not
+            // take the channel from the gateway the client moved to; that session learns it is replaced from the head.
+            if (fence > 0 && fence < _owner) return Touch();
             // A client's own channel has one live session, so one gateway: the newest joiner. The others held a session
             // that moved here (their gateway may be dead): stop sending to them at once instead of at lease end.
             foreach (var other in _gateways.Keys.Where(id => id != gateway.GatewayId).ToArray()) _gateways.Remove(other);
@@ -127,18 +133,19 @@ public sealed class ChannelGrain(
         if (_gateways.TryGetValue(gateway.GatewayId, out var joined) && joined.Route == gateway)
         {
             joined.Expires = expires;
+            joined.Join = join;
         }
         else
         {
             var stream = this.GetStreamProvider(StreamNames.Provider).GetStream<DeliveryBatch>(StreamId.Create(StreamNames.GatewayNamespace, StreamNames.DeliveryKey(gateway, Name)));
-            _gateways[gateway.GatewayId] = new Joined(gateway, stream) { Expires = expires };
+            _gateways[gateway.GatewayId] = new Joined(gateway, stream) { Expires = expires, Join = join };
         }
         return Touch();
     }
 
-    public Task Leave(string gatewayId)
+    public Task Leave(string gatewayId, Guid join)
     {
-        _gateways.Remove(gatewayId);
+        if (_gateways.TryGetValue(gatewayId, out var joined) && joined.Join == join) _gateways.Remove(gatewayId);
         return Task.CompletedTask;
     }
 
@@ -244,6 +251,8 @@ public sealed class ChannelGrain(
         public GatewayRoute Route { get; } = route;
         public IAsyncStream<DeliveryBatch> Stream { get; } = stream;
         public DateTimeOffset Expires { get; set; }
+        /// <summary>The gateway's entry this join is for (see <see cref="IChannelGrain.Join"/>).</summary>
+        public Guid Join { get; set; }
     }
 
     private void Trim() =>

@@ -10,10 +10,10 @@ public static class TestStreams
 
     public static string NewId(string what) => $"{what}-{Guid.NewGuid().ToString("N")[..10]}";
 
-    /// <summary>The next <paramref name="count"/> messages of <paramref name="channel"/>, skipping other channels.</summary>
-    public static async Task<List<Response>> TakeAsync(this IAsyncStreamReader<Response> stream, int count, string channel)
+    /// <summary>The next <paramref name="count"/> messages of <paramref name="channel"/>, skipping other channels, within <paramref name="within"/> (default <see cref="Patience"/>).</summary>
+    public static async Task<List<Response>> TakeAsync(this IAsyncStreamReader<Response> stream, int count, string channel, TimeSpan? within = null)
     {
-        using var timeout = new CancellationTokenSource(Patience);
+        using var timeout = new CancellationTokenSource(within ?? Patience);
         var taken = new List<Response>();
         while (taken.Count < count)
         {

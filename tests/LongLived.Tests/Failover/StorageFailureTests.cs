@@ -58,4 +58,63 @@ public sealed class StorageFailureTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>
+    /// Issue 16.1: a failed write deactivates the channel grain, and the publisher's retry makes a new activation that
+    /// knows no joins. The new activation tells the gateways, which join again at once: a live subscriber of a quiet topic
+    /// (checked only by the 5-minute sweep otherwise) gets the retried message within seconds.
+    /// </summary>
+    [Fact]
+    public async Task After_Redis_restarts_a_live_subscriber_of_a_quiet_topic_gets_the_retried_publish()
+    {
+        var dir = Directory.CreateTempSubdirectory("ll-redis-").FullName;
+        var redisPort = ClusterFixture.FreePort();
+        var redis = NodeProcess.DurableRedis(redisPort, dir);
+        redis.Start();
+        await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
+        string[] common = [$"--Orleans:Redis=127.0.0.1:{redisPort},connectTimeout=1000,asyncTimeout=2000,syncTimeout=2000",
+            $"--Orleans:ClusterId=restart-{Guid.NewGuid():N}", "--Logging:LogLevel:Default=Critical", "--Logging:LogLevel:Orleans=Critical"];
+        // Rounds of 1 s, so the topic is quiet (no news in two rounds) within seconds; the sweep stays at 5 minutes.
+        var cluster = await OwnCluster.StartAsync(common, gateway: ["--Gateway:HeadCheckInterval=00:00:01"]);
+        var client = cluster.Client;
+        var topic = TestStreams.NewId("quiet-topic");
+        var id = TestStreams.NewId("listener");
+        try
+        {
+            using var call = client.Subscribe(TestStreams.Subscribe(id, topic));
+            await call.ResponseHeadersAsync;
+            await client.PublishAsync(new PublishRequest { Channel = topic, Data = "before" });
+            Assert.Equal("before", (await call.ResponseStream.TakeAsync(1, topic))[0].Data);
+            await Task.Delay(TimeSpan.FromSeconds(4)); // quiet
+
+            await redis.TerminateAsync(TimeSpan.FromSeconds(30));
+            await Assert.ThrowsAsync<RpcException>(() =>
+                client.PublishAsync(new PublishRequest { Channel = topic, Data = "after", IdempotencyKey = "after-1" }, deadline: DateTime.UtcNow.AddSeconds(60)).ResponseAsync);
+            redis.Start();
+            await NodeProcess.WaitForPortAsync(redisPort, ProcessCluster.StartTimeout, redis);
+            for (var deadline = DateTime.UtcNow.AddSeconds(60); ;)
+            {
+                try
+                {
+                    await client.PublishAsync(new PublishRequest { Channel = topic, Data = "after", IdempotencyKey = "after-1" }, deadline: DateTime.UtcNow.AddSeconds(20));
+                    break;
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(500); // Redis reconnecting
+                }
+            }
+
+            // Seconds, not the sweep's 5 minutes (47 s and more than 60 s in the runs that found this).
+            var received = await call.ResponseStream.TakeAsync(1, topic, TimeSpan.FromSeconds(15));
+            Assert.Equal("after", received[0].Data);
+            Assert.Equal(2UL, received[0].Offset);
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+            await redis.DisposeAsync();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
