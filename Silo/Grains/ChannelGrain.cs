@@ -63,7 +63,7 @@ public sealed class ChannelGrain(
         {
             // No stored numbering (new channel, or state lost with in-memory storage): start a new epoch so
             // clients holding positions of an older numbering are told they cannot resume, not silently misled.
-            _epoch = Guid.NewGuid().ToString("N")[..12];
+            _epoch = NewEpoch();
             _head = 0;
             await _log.StartEpochAsync(_epoch, cancellationToken);
             logger.LogInformation("Channel {Channel} starts epoch {Epoch}", Name, _epoch);
@@ -202,6 +202,21 @@ public sealed class ChannelGrain(
         {
             await _log.AppendAsync(_epoch, batch, _ring.Count > 0 ? _ring.First : _head + 1);
         }
+        catch (NumberingConflictException ex)
+        {
+            // The stored head went back (Redis restarted from an older state, a replica took over): offsets past it may
+            // already have reached clients. Handing them out again would make those clients drop the new messages as
+            // duplicates; a new epoch tells them what was lost instead.
+            metrics.StorageFailed();
+            var old = _epoch;
+            _epoch = NewEpoch();
+            _head = _storedHead = 0;
+            _ring.TruncateAfter(0);
+            _staged.Clear();
+            logger.LogError("Channel {Channel}: {Error}; starting epoch {Epoch} (was {Old}): subscribers are told what was lost", Name, ex.Message, _epoch, old);
+            await _log.StartEpochAsync(_epoch, CancellationToken.None);
+            throw new StorageUnavailableException($"channel {Name}: its stored numbering went back, so it continues in a new epoch; the message was not stored: retry with the same idempotency key");
+        }
         catch (StorageUnavailableException ex)
         {
             // Roll back everything not stored (this batch and whatever was staged meanwhile): no later write may store
@@ -254,6 +269,8 @@ public sealed class ChannelGrain(
         /// <summary>The gateway's entry this join is for (see <see cref="IChannelGrain.Join"/>).</summary>
         public Guid Join { get; set; }
     }
+
+    private static string NewEpoch() => Guid.NewGuid().ToString("N")[..12];
 
     private void Trim() =>
         _ring.Trim(Math.Max(_history.MaxCount, 1), time.GetUtcNow().Add(-_history.MaxAge).ToUnixTimeMilliseconds());

@@ -8,8 +8,8 @@ namespace LongLived.Silo.History;
 
 /// <summary>
 /// Redis mode: a channel's history is a Redis stream (entry id = "&lt;offset&gt;-1", fields d = data, t = publish time,
-/// k = idempotency key), its numbering a hash (epoch, head). A batch is one MULTI/EXEC: every XADD (capped at
-/// <c>History:MaxCount</c>, approximately) and the head together, so the log never holds an offset the head does not.
+/// k = idempotency key), its numbering a hash (epoch, head). A batch is one script: checked against the numbering it
+/// extends, then every XADD (capped at <c>History:MaxCount</c>, approximately) and the head together. Needs Redis 6.2+.
 /// Entries carry only what differs per message: no channel name or epoch. Both keys expire once the channel is silent
 /// (the log after <c>History:MaxAge</c>, the numbering after <c>History:NumberingRetention</c>), so channels that are
 /// never used again do not hold Redis memory forever.
@@ -30,8 +30,11 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, HistoryOptio
             if (!meta.TryGetValue("epoch", out var epoch) || string.IsNullOrEmpty(epoch)) return null;
             var head = ulong.Parse(meta.GetValueOrDefault("head", "0"), CultureInfo.InvariantCulture);
             var entries = await redis.StreamRangeAsync(_log, "-", "+", count: _maxCount, messageOrder: Order.Descending);
-            var tail = entries.Reverse().Select(e => ToMessage(e, epoch)).Where(m => m.Offset <= head).ToList();
-            return new StoredChannel(epoch, head, tail);
+            var stored = entries.Select(e => ToMessage(e, epoch)).Where(m => m.Offset <= head).ToList(); // newest first
+            // Only the newest run without a hole, ending at the head: a log with a gap (written over a rollback before
+            // appends were conditional) would otherwise break the ring; what lies before the gap is no longer served.
+            var run = stored.TakeWhile((m, i) => m.Offset == head - (ulong)i).Reverse().ToList();
+            return new StoredChannel(epoch, head, run);
         }
         catch (RedisException ex)
         {
@@ -42,26 +45,69 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, HistoryOptio
     public Task StartEpochAsync(string epoch, CancellationToken cancellationToken) => RunAsync("new epoch", tx =>
         [tx.KeyDeleteAsync(_log), tx.HashSetAsync(_meta, [new("epoch", epoch), new("head", 0)]), _expiry.Restart(tx, _meta)]);
 
-    public ValueTask AppendAsync(string epoch, IReadOnlyList<ChannelMessage> batch, ulong oldestRetained) => new(RunAsync($"offsets {batch[0].Offset}..{batch[^1].Offset}", tx =>
+    /// <summary>
+    /// The batch goes in only on the numbering it extends (epoch and head as this activation last stored them) and all
+    /// or nothing: one script checks both and that no entry lies past the head, then adds every entry and the new head.
+    /// A stored head that went back (Redis restarted from an older state) is a <see cref="NumberingConflictException"/>,
+    /// never a renumbering of offsets clients may already have seen.
+    /// </summary>
+    public ValueTask AppendAsync(string epoch, IReadOnlyList<ChannelMessage> batch, ulong oldestRetained) => new(AppendCoreAsync(epoch, batch, oldestRetained));
+
+    private async Task AppendCoreAsync(string epoch, IReadOnlyList<ChannelMessage> batch, ulong oldestRetained)
     {
-        var replies = new List<Task>(batch.Count + 2);
-        foreach (var m in batch)
+        var args = new List<RedisValue>(4 + batch.Count * 4) { epoch, batch[0].Offset - 1, batch[^1].Offset, _maxCount };
+        foreach (var m in batch) args.AddRange([$"{m.Offset}-1", m.Data, m.PublishedUnixMs, m.IdempotencyKey ?? ""]);
+        RedisResult result;
+        try
         {
-            NameValueEntry[] fields = m.IdempotencyKey is null
-                ? [new("d", m.Data), new("t", m.PublishedUnixMs)]
-                : [new("d", m.Data), new("t", m.PublishedUnixMs), new("k", m.IdempotencyKey)];
-            replies.Add(tx.StreamAddAsync(_log, fields, messageId: $"{m.Offset}-1", maxLength: _maxCount, useApproximateMaxLength: true));
+            result = await redis.ScriptEvaluateAsync(AppendScript, [_meta, _log], [.. args]);
         }
-        replies.Add(tx.HashSetAsync(_meta, [new("epoch", epoch), new("head", batch[^1].Offset)]));
-        replies.AddRange(_expiry.Renew(tx, _log, _meta));
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            _expiry.Forget();
+            throw new StorageUnavailableException($"channel {channel}, offsets {batch[0].Offset}..{batch[^1].Offset}: storage failed ({ex.GetType().Name}: {ex.Message})");
+        }
+        if (result.Resp2Type == ResultType.Array)
+        {
+            var stored = (RedisResult[])result!;
+            throw new NumberingConflictException($"channel {channel}: expected head {batch[0].Offset - 1}@{epoch} in storage, found {stored[1]}@{stored[0]}");
+        }
+        // Expiry and the age bound: apart from the append (best effort; a failure here loses nothing).
+        var housekeeping = new List<Task>();
+        var tx = redis.CreateTransaction();
+        housekeeping.AddRange(_expiry.Renew(tx, _log, _meta));
         if (oldestRetained > _trimmedBelow + 64)
         {
-            // Age bound (the count bound rides on XADD): what the ring dropped by age goes from Redis too, in steps.
-            replies.Add(tx.ExecuteAsync("XTRIM", _log, "MINID", $"{oldestRetained}-0"));
+            // Age bound (the count bound rides on XADD): what the ring dropped by age goes from Redis too, in steps. Redis >= 6.2.
+            housekeeping.Add(tx.ExecuteAsync("XTRIM", _log, "MINID", $"{oldestRetained}-0"));
             _trimmedBelow = oldestRetained;
         }
-        return replies;
-    }));
+        if (housekeeping.Count > 0) _ = tx.ExecuteAsync(CommandFlags.FireAndForget);
+    }
+
+    /// <summary>
+    /// KEYS: meta, log. ARGV: epoch, expected head, new head, max length, then per message id, data, time, key (or "").
+    /// Returns {epoch, head} as found when they are not the expected ones; else adds everything and returns 1. Entries
+    /// past the stored head (a write the head never recorded) are removed first, so the new ids are always accepted.
+    /// </summary>
+    private const string AppendScript = """
+        local epoch = redis.call('HGET', KEYS[1], 'epoch')
+        local head = redis.call('HGET', KEYS[1], 'head')
+        if epoch ~= ARGV[1] or tonumber(head) ~= tonumber(ARGV[2]) then
+          return { epoch or '', head or '' }
+        end
+        local stray = redis.call('XRANGE', KEYS[2], (ARGV[2] + 1) .. '-0', '+')
+        for _, entry in ipairs(stray) do redis.call('XDEL', KEYS[2], entry[1]) end
+        for i = 5, #ARGV, 4 do
+          if ARGV[i + 3] == '' then
+            redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], ARGV[i], 'd', ARGV[i + 1], 't', ARGV[i + 2])
+          else
+            redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], ARGV[i], 'd', ARGV[i + 1], 't', ARGV[i + 2], 'k', ARGV[i + 3])
+          end
+        end
+        redis.call('HSET', KEYS[1], 'head', ARGV[3])
+        return 1
+        """;
 
     public void KeepNumbering()
     {

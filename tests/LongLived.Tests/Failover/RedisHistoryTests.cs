@@ -117,6 +117,50 @@ public sealed class RedisHistoryTests
     }
 
     /// <summary>A Redis of its own, a silo and gateway on it, and the connection an operator would open to look.</summary>
+    /// <summary>
+    /// Issue 16.2: Redis loses the newest appends of a channel (a restart from an older state, a replica behind its
+    /// master) while the channel's activation lives on. Appending after its own head would leave a hole in the log (the
+    /// next activation could not open it) and offsets that clients saw, then lost, would silently differ. The append
+    /// is conditional on the stored head: the channel starts a new epoch and its subscribers are told.
+    /// </summary>
+    [Fact]
+    public async Task A_stored_head_that_went_back_starts_a_new_epoch_and_subscribers_are_told()
+    {
+        await using var run = await RedisRun.StartAsync([]);
+        var (cluster, db) = (run.Cluster, run.Db);
+        var topic = TestStreams.NewId("rolled-back");
+        using var call = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("watcher"), topic));
+        await call.ResponseHeadersAsync;
+        for (var i = 1; i <= 3; i++) await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = $"m{i}" });
+        var seen = await call.ResponseStream.TakeAsync(3, topic);
+        var epoch = seen[0].Epoch;
+
+        // The rollback: the head back to 1 and the entries after it gone.
+        await db.HashSetAsync($"ll:{{{topic}}}:meta", "head", 1);
+        await db.StreamDeleteAsync($"ll:{{{topic}}}:log", ["2-1", "3-1"]);
+
+        PublishResponse published;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                published = await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m4", IdempotencyKey = "m4" });
+                break;
+            }
+            catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Unavailable && attempt < 5)
+            {
+                Assert.Contains("new epoch", ex.Status.Detail);
+            }
+        }
+        Assert.NotEqual(epoch, published.Epoch);
+        Assert.Equal(1UL, published.Offset);
+
+        var next = (await call.ResponseStream.TakeAsync(1, topic))[0];
+        Assert.Equal(("m4", true, published.Epoch), (next.Data, next.Unrecoverable, next.Epoch));
+        var meta = (await db.HashGetAllAsync($"ll:{{{topic}}}:meta")).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        Assert.Equal((published.Epoch, "1"), (meta["epoch"], meta["head"]));
+    }
+
     private sealed class RedisRun(NodeProcess redis, OwnCluster cluster, ConnectionMultiplexer connection) : IAsyncDisposable
     {
         public OwnCluster Cluster => cluster;
