@@ -2,17 +2,38 @@ using System.Diagnostics.Metrics;
 
 namespace LongLived.Streams;
 
-/// <summary>Meter "LongLived.Streams": what the event-driven queues do (reads that found data or waited out, refusals).</summary>
+/// <summary>
+/// Meter "LongLived.Streams": what the event-driven queues' readers do (reads that found data or waited out, batches
+/// taken). Observable counters over process-wide totals, so both series exist from the start (at 0): an idle queue's
+/// first read only returns after its wait.
+/// </summary>
 public static class StreamMetrics
 {
     public const string MeterName = "LongLived.Streams";
     private static readonly Meter Meter = new(MeterName);
-    private static readonly Counter<long> Reads = Meter.CreateCounter<long>("longlived.streams.queue_reads", description: "Stream queue reads by the pulling agents, by result (events, or empty after waiting)");
-    private static readonly Counter<long> Batches = Meter.CreateCounter<long>("longlived.streams.batches_read", description: "Stream event batches taken from the queues");
+    private static long _readsWithEvents, _emptyReads, _batches;
+
+    static StreamMetrics()
+    {
+        Meter.CreateObservableCounter("longlived.streams.queue_reads", () => new[]
+        {
+            new Measurement<long>(Interlocked.Read(ref _readsWithEvents), new KeyValuePair<string, object?>("result", "events")),
+            new Measurement<long>(Interlocked.Read(ref _emptyReads), new KeyValuePair<string, object?>("result", "empty")),
+        }, description: "Stream queue reads by the pulling agents, by result (events, or empty after waiting)");
+        Meter.CreateObservableCounter("longlived.streams.batches_read", () => Interlocked.Read(ref _batches), description: "Stream event batches taken from the queues");
+    }
+
+    /// <summary>Creates the instruments now (the static constructor), so they are exported before the first read returns.</summary>
+    internal static void Start() { }
 
     internal static void Read(int batches)
     {
-        Reads.Add(1, new KeyValuePair<string, object?>("result", batches > 0 ? "events" : "empty"));
-        if (batches > 0) Batches.Add(batches);
+        if (batches == 0)
+        {
+            Interlocked.Increment(ref _emptyReads);
+            return;
+        }
+        Interlocked.Increment(ref _readsWithEvents);
+        Interlocked.Add(ref _batches, batches);
     }
 }

@@ -44,11 +44,14 @@ public static class DeliveryStreamsHosting
         agent.BatchContainerBatchSize = Math.Max(options.StreamBatchSize, 1);
     }
 
-    private static void Queues(IServiceCollection services, string name, DeliveryStreamOptions options) =>
+    private static void Queues(IServiceCollection services, string name, DeliveryStreamOptions options)
+    {
+        StreamMetrics.Start();
         services.Configure<EventQueueOptions>(name, o =>
         {
             o.Queues = options.StreamQueues;
             o.ReadWait = options.StreamReadWait;
             o.QueueCapacity = options.StreamQueueCapacity;
         });
+    }
 }

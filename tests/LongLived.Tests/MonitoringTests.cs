@@ -1,26 +1,30 @@
 using System.Text.RegularExpressions;
+using Grpc.Net.Client;
+using LongLived.Contracts;
 using LongLived.Contracts.Grains;
+using LongLived.Tests.Failover;
 
 namespace LongLived.Tests;
 
 /// <summary>
 /// Grafana cannot run here: every metric the dashboard (deploy/grafana/longlived.json) and the alert and recording rules
 /// (deploy/prometheus/rules.yml) name must exist in a live gateway's and silo's /metrics, so a renamed metric breaks
-/// the build, not the dashboard.
+/// the build, not the dashboard. Real processes, one host each, as Prometheus scrapes them.
 /// </summary>
-[Collection(ClusterCollection.Name)]
-public sealed class MonitoringTests(ClusterFixture cluster)
+public sealed class MonitoringTests
 {
     [Fact]
     public async Task Every_metric_the_dashboard_and_the_rules_name_is_exported()
     {
+        await using var cluster = await ProcessCluster.StartAsync(gateways: 1);
         // Traffic first, so that the series that appear with it (streams, relay latency, channels) exist.
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{cluster.GatewayPorts[0]}");
         var id = TestStreams.NewId("monitoring");
-        using var call = cluster.Client(cluster.Port1).Subscribe(TestStreams.Subscribe(id));
+        using var call = new Longlived.LonglivedClient(channel).Subscribe(TestStreams.Subscribe(id));
         await call.ResponseStream.TakeAsync(2, ChannelNames.ForClient(id));
 
         using var http = new HttpClient();
-        var exported = await http.GetStringAsync($"http://127.0.0.1:{cluster.AdminPort1}/metrics")
+        var exported = await http.GetStringAsync($"http://127.0.0.1:{cluster.AdminPorts[0]}/metrics")
             + await http.GetStringAsync($"http://127.0.0.1:{cluster.SiloHttpPort}/metrics");
         var names = Regex.Matches(exported, @"^([a-zA-Z_][a-zA-Z0-9_]*)(\{| )", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToHashSet();
 
