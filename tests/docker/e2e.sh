@@ -102,7 +102,7 @@ norestart=$(node -e '
     const m = inServices && /^  ([a-z0-9_-]+):\s*$/.exec(l); if (m) { svc = m[1]; seen[svc] = seen[svc] || false; continue; }
     if (svc && /^    restart: (unless-stopped|always)/.test(l)) seen[svc] = true; }
   console.log(Object.keys(seen).filter(s => s !== "emulator" && !seen[s]).join(" "));' "$work/config.yml")
-check "every server restarts after a crash (restart policy)" "$([ -z "$norestart" ] && echo 0 || echo 1)" "no restart policy: $norestart"
+check "every server restarts after a crash (restart policy)" "$([ -z "$norestart" ] && echo 0 || echo 1)" "${norestart:+no restart policy: }${norestart:-every server has one}"
 dc --profile monitoring up -d >"$work/up.log" 2>&1 || { cat "$work/up.log"; check "cluster up" 1 "up failed"; exit 1; }
 if wait_healthy 240 "${services[@]}"; then check "cluster healthy" 0 "$(( $(date +%s) - t0 )) s from up to all six healthy"
 else check "cluster healthy" 1 "not healthy within 240 s"; exit 1; fi
