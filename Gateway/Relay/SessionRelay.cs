@@ -21,6 +21,7 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
     public const string UnrecoverableHeader = "ll-resume-unrecoverable";
 
     private readonly int _pageSize = Math.Max(options.Value.HistoryPageSize, 1);
+    private static readonly WriteOptions BufferHint = new(WriteFlags.BufferHint);
 
     public async Task RunAsync(SubscriberSession session, IReadOnlyDictionary<string, Position> positions,
         IServerStreamWriter<Response> writer, ServerCallContext call, CancellationToken cancellationToken)
@@ -45,11 +46,23 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
                 await FillAsync(start.Cursor, start.Page.Head, writer, cancellationToken);
             }
 
+            // One flush per drained buffer, not per message: while more signals are queued, writes only buffer
+            // (BufferHint); once the buffer is empty, whatever was buffered is flushed (a queued signal need not write).
+            var response = call.GetHttpContext().Response;
+            var unflushed = false; // a write with the hint may sit in the response buffer
             await foreach (var signal in session.Buffer.ReadAllAsync(cancellationToken))
             {
+                var more = session.Buffer.Count > 0;
+                writer.WriteOptions = more ? BufferHint : null;
                 var cursor = cursors[signal.Channel];
                 if (signal.Message is { } message) await OnMessageAsync(cursor, message, writer, cancellationToken);
                 else if (signal.Head is { } head) await OnHeadAsync(cursor, head, signal.Restarted, writer, cancellationToken);
+                unflushed |= more;
+                if (unflushed && session.Buffer.Count == 0)
+                {
+                    await response.BodyWriter.FlushAsync(cancellationToken);
+                    unflushed = false;
+                }
             }
         }
         finally

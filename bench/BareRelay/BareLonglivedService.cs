@@ -7,6 +7,8 @@ namespace LongLived.Bench.BareRelay;
 /// <summary>Subscribe relays the client's own channel and its topics from memory; Publish numbers and fans out.</summary>
 public sealed class BareLonglivedService(MemoryTopics topics) : Longlived.LonglivedBase
 {
+    private static readonly WriteOptions BufferHint = new(WriteFlags.BufferHint);
+
     public override async Task Subscribe(Request request, IServerStreamWriter<Response> responseStream, ServerCallContext context)
     {
         // The same per-stream bound as the gateway's default (Gateway:StreamBufferCapacity).
@@ -16,7 +18,12 @@ public sealed class BareLonglivedService(MemoryTopics topics) : Longlived.Longli
         try
         {
             await context.WriteResponseHeadersAsync([]);
-            await foreach (var message in buffer.Reader.ReadAllAsync(context.CancellationToken)) await responseStream.WriteAsync(message);
+            // One flush per drained buffer: while more messages are queued, a write only buffers (BufferHint).
+            await foreach (var message in buffer.Reader.ReadAllAsync(context.CancellationToken))
+            {
+                responseStream.WriteOptions = buffer.Reader.Count > 0 ? BufferHint : null;
+                await responseStream.WriteAsync(message);
+            }
         }
         catch (OperationCanceledException)
         {
