@@ -28,13 +28,23 @@ stop_all() {
   set +e
   trap - EXIT
   trap 'kill_all; exit 130' INT TERM
+  # The gateways (and the emulator, the chaos loop) first: they drain while the silo still serves them; then the silo
+  # leaves its cluster. Each group gets 30 s, then whatever is left of it is killed.
+  local pidfile others=()
+  for pidfile in "$state"/*.pid; do [ -e "$pidfile" ] && [ "$pidfile" != "$state/silo.pid" ] && others+=("$pidfile"); done
+  stop_group "${others[@]}"
+  stop_group "$state/silo.pid"
+  rm -rf "$state"
+  exit "$status"
+}
+# stop_group PIDFILE…: SIGTERM to each, wait up to 30 s for all to end, SIGKILL what is left.
+stop_group() {
   local pids=() pid pidfile
-  for pidfile in "$state"/*.pid; do
+  for pidfile in "$@"; do
     [ -e "$pidfile" ] || continue
     pid=$(cat "$pidfile")
     kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
   done
-  # Gateways drain and the silo leaves its cluster on SIGTERM; after 30 s, whatever is left is killed.
   for _ in $(seq 1 60); do
     local alive=0
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
@@ -42,8 +52,6 @@ stop_all() {
     sleep 0.5
   done
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-  rm -rf "$state"
-  exit "$status"
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM

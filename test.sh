@@ -83,7 +83,7 @@ if [ "$failed" -gt 0 ]; then
   echo "failed:"
   for trx in "$results"/*.trx; do
     [ -e "$trx" ] || continue
-    grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.*testName="\([^"]*\)".*/  xunit: \1/p'
+    grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.*testName="\([^"]*\)".*/  xunit: \1/p' || true
   done
   grep -aE '^ *not ok ' "$results/interop.tap" | sed 's/^ */  node: /' || true
   grep -ahE '^not ok ' "$results"/*_test.sh.out 2>/dev/null | sed 's/^/  shell: /' || true
