@@ -24,7 +24,9 @@ internal static class AdminAccess
                 context.Response.StatusCode = StatusCodes.Status403Forbidden;
                 return context.Response.WriteAsync($"operator endpoints answer loopback callers only; set {setting} to allow others with a bearer token\n");
             }
-            if (!Matches(context.Request.Headers.Authorization.ToString(), token))
+            // Basic only where a browser reads: a browser sends cached Basic credentials with any request a page makes,
+            // so the state-changing endpoints (/server/stop, /server/start) take the Bearer token only.
+            if (!Matches(context.Request.Headers.Authorization.ToString(), token, allowBasic: !context.Request.Path.StartsWithSegments("/server")))
             {
                 context.Response.StatusCode = StatusCodes.Status401Unauthorized;
                 context.Response.Headers.WWWAuthenticate = new Microsoft.Extensions.Primitives.StringValues(["Bearer", "Basic realm=\"LongLived operator\", charset=\"UTF-8\""]);
@@ -36,10 +38,10 @@ internal static class AdminAccess
     private static bool IsLoopback(IPAddress? address) =>
         address is not null && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
 
-    private static bool Matches(string header, string token)
+    private static bool Matches(string header, string token, bool allowBasic)
     {
         if (header.StartsWith("Bearer ", StringComparison.Ordinal)) return SameSecret(header["Bearer ".Length..].Trim(), token);
-        if (!header.StartsWith("Basic ", StringComparison.Ordinal)) return false;
+        if (!allowBasic || !header.StartsWith("Basic ", StringComparison.Ordinal)) return false;
         try
         {
             var credentials = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..].Trim()));

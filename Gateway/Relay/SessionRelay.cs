@@ -148,6 +148,21 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
     /// </summary>
     private async Task FillAsync(ChannelCursor cursor, ulong target, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
+        // A fill may be long: each write flushes (write batching is for live messages), so it is never held in memory whole.
+        var options = writer.WriteOptions;
+        writer.WriteOptions = null;
+        try
+        {
+            await FillCoreAsync(cursor, target, writer, ct);
+        }
+        finally
+        {
+            writer.WriteOptions = options;
+        }
+    }
+
+    private async Task FillCoreAsync(ChannelCursor cursor, ulong target, IServerStreamWriter<Response> writer, CancellationToken ct)
+    {
         var grain = grains.GetGrain<IChannelGrain>(cursor.Channel);
         while (cursor.Last < target)
         {

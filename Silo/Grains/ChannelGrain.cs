@@ -215,6 +215,11 @@ public sealed class ChannelGrain(
             _staged.Clear();
             logger.LogError("Channel {Channel}: {Error}; starting epoch {Epoch} (was {Old}): subscribers are told what was lost", Name, ex.Message, _epoch, old);
             await _log.StartEpochAsync(_epoch, CancellationToken.None);
+            // Appends that arrived during that write were numbered in the new epoch and wait on this flush: they fail
+            // with it, so they must not be stored by the next one.
+            _ring.TruncateAfter(_storedHead);
+            _head = _storedHead;
+            _staged.Clear();
             throw new StorageUnavailableException($"channel {Name}: its stored numbering went back, so it continues in a new epoch; the message was not stored: retry with the same idempotency key");
         }
         catch (StorageUnavailableException ex)

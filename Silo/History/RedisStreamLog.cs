@@ -70,7 +70,13 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, HistoryOptio
         if (result.Resp2Type == ResultType.Array)
         {
             var stored = (RedisResult[])result!;
-            throw new NumberingConflictException($"channel {channel}: expected head {batch[0].Offset - 1}@{epoch} in storage, found {stored[1]}@{stored[0]}");
+            var foundEpoch = (string?)stored[0] ?? "";
+            var behind = foundEpoch == epoch && ulong.TryParse((string?)stored[1], CultureInfo.InvariantCulture, out var foundHead) && foundHead < batch[0].Offset - 1;
+            var found = $"expected head {batch[0].Offset - 1}@{epoch} in storage, found {stored[1]}@{foundEpoch}";
+            // Only a head that went back in this epoch is a rollback; anything else (another activation wrote ahead, a
+            // new epoch) means this activation is stale: it must not overwrite that.
+            if (behind) throw new NumberingConflictException($"channel {channel}: {found}");
+            throw new StorageUnavailableException($"channel {channel}: {found}: another activation wrote it; reopening");
         }
         // Expiry and the age bound: apart from the append (best effort; a failure here loses nothing).
         var housekeeping = new List<Task>();
@@ -82,7 +88,17 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, HistoryOptio
             housekeeping.Add(tx.ExecuteAsync("XTRIM", _log, "MINID", $"{oldestRetained}-0"));
             _trimmedBelow = oldestRetained;
         }
-        if (housekeeping.Count > 0) _ = tx.ExecuteAsync(CommandFlags.FireAndForget);
+        if (housekeeping.Count == 0) return;
+        try
+        {
+            // Awaited (only when a renewal is due): a lost expiry would leave the keys without a time to live.
+            await tx.ExecuteAsync();
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            _expiry.Forget(); // the next append renews
+            _trimmedBelow = 0;
+        }
     }
 
     /// <summary>
@@ -97,7 +113,11 @@ public sealed class RedisStreamLog(IDatabase redis, string channel, HistoryOptio
           return { epoch or '', head or '' }
         end
         local stray = redis.call('XRANGE', KEYS[2], (ARGV[2] + 1) .. '-0', '+')
-        for _, entry in ipairs(stray) do redis.call('XDEL', KEYS[2], entry[1]) end
+        if #stray > 0 then
+          for _, entry in ipairs(stray) do redis.call('XDEL', KEYS[2], entry[1]) end
+          -- XDEL keeps the stream's last id, and XADD takes only greater ids: set it back to the head.
+          redis.call('XSETID', KEYS[2], ARGV[2] .. '-1')
+        end
         for i = 5, #ARGV, 4 do
           if ARGV[i + 3] == '' then
             redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], ARGV[i], 'd', ARGV[i + 1], 't', ARGV[i + 2])

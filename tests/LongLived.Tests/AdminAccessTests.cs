@@ -38,5 +38,8 @@ public sealed class AdminAccessTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(guess)).StatusCode);
         var garbage = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Basic", "%%%not-base64") } };
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(garbage)).StatusCode);
+        // Not for what changes state: a browser would send cached Basic credentials with any page's request to it.
+        var drain = new HttpRequestMessage(HttpMethod.Get, "/server/stop") { Headers = { Authorization = Basic("anyone", "operator-secret") } };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(drain)).StatusCode);
     }
 }

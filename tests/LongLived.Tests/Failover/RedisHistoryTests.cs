@@ -161,6 +161,25 @@ public sealed class RedisHistoryTests
         Assert.Equal((published.Epoch, "1"), (meta["epoch"], meta["head"]));
     }
 
+    /// <summary>
+    /// An entry past the stored head (a write whose head never landed) must not block the channel: the append removes it
+    /// and writes its own message under that offset (XDEL alone keeps the stream's last id, and XADD would refuse).
+    /// </summary>
+    [Fact]
+    public async Task An_entry_past_the_stored_head_is_replaced_by_the_next_append()
+    {
+        await using var run = await RedisRun.StartAsync([]);
+        var (cluster, db) = (run.Cluster, run.Db);
+        var topic = TestStreams.NewId("stray");
+        await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m1" });
+        await db.StreamAddAsync($"ll:{{{topic}}}:log", [new NameValueEntry("d", "stray"), new NameValueEntry("t", 0)], messageId: "2-1");
+
+        var second = await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m2" });
+        Assert.Equal(2UL, second.Offset);
+        var entries = await db.StreamRangeAsync($"ll:{{{topic}}}:log");
+        Assert.Equal(["m1", "m2"], entries.Select(e => (string)e["d"]!));
+    }
+
     private sealed class RedisRun(NodeProcess redis, OwnCluster cluster, ConnectionMultiplexer connection) : IAsyncDisposable
     {
         public OwnCluster Cluster => cluster;
