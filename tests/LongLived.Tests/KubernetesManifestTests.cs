@@ -73,7 +73,7 @@ public sealed class KubernetesManifestTests
         Assert.Superset(new HashSet<string> { "get", "list", "watch", "patch", "delete" }, podVerbs);
 
         // Images: the Dockerfile's targets, each in its own workload.
-        var targets = File.ReadLines(Path.Combine(Root(), "Dockerfile")).Where(l => l.StartsWith("FROM ", StringComparison.Ordinal))
+        var targets = File.ReadLines(Repository.Path("Dockerfile")).Where(l => l.StartsWith("FROM ", StringComparison.Ordinal))
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(w => w.Length == 4).Select(w => w[3]).ToHashSet();
         foreach (var (name, deployment) in deployments)
         {
@@ -145,19 +145,12 @@ public sealed class KubernetesManifestTests
     private static string Render(string overlay)
     {
         var info = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "kustomize", Path.Combine(Root(), "deploy", "k8s", "overlays", overlay) }) info.ArgumentList.Add(arg);
+        foreach (var arg in new[] { "kustomize", Repository.Path("deploy", "k8s", "overlays", overlay) }) info.ArgumentList.Add(arg);
         using var process = Process.Start(info) ?? throw new InvalidOperationException("kubectl did not start");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEnd();
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, $"kubectl kustomize {overlay}: {error}");
         return output.Result;
-    }
-
-    private static string Root()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LongLived.Orleans.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 }

@@ -28,11 +28,10 @@ public sealed class MonitoringTests
             + await http.GetStringAsync($"http://127.0.0.1:{cluster.SiloHttpPort}/metrics");
         var names = Regex.Matches(exported, @"^([a-zA-Z_][a-zA-Z0-9_]*)(\{| )", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToHashSet();
 
-        var root = Root();
         var referenced = new Dictionary<string, string>();
         foreach (var file in new[] { "deploy/grafana/longlived.json", "deploy/prometheus/rules.yml" })
         {
-            var text = File.ReadAllText(Path.Combine(root, file));
+            var text = File.ReadAllText(Repository.Path(file));
             // Metric names: ours, .NET's runtime and Orleans'; recording rules (with ':') and label names are not metrics.
             foreach (Match m in Regex.Matches(text, @"(?<![\w:])((?:longlived|dotnet|orleans)_[a-z0-9_]+)(?![\w:])"))
             {
@@ -42,12 +41,5 @@ public sealed class MonitoringTests
         Assert.True(referenced.Count >= 10, $"only {referenced.Count} metric names found in the dashboard and rules");
         var missing = referenced.Where(r => !names.Contains(r.Key)).Select(r => $"{r.Key} ({r.Value})").ToList();
         Assert.True(missing.Count == 0, "named but not exported: " + string.Join(", ", missing));
-    }
-
-    private static string Root()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LongLived.Orleans.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 }

@@ -41,7 +41,7 @@ public sealed class CCoreClientTests(ITestOutputHelper output)
 
     private async Task<(int Status, string Output)> RunClientAsync(string target, string id, int count, string? authority)
     {
-        var script = Path.Combine(RepositoryRoot(), "tests", "python", "original_client.py");
+        var script = Repository.Path("tests", "python", "original_client.py");
         // Debian's interpreter: python3-grpcio and python3-protobuf are Debian packages (./test.sh installs them).
         var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { script, target, id, count.ToString(), "--timeout", "20" }) info.ArgumentList.Add(arg);
@@ -60,12 +60,5 @@ public sealed class CCoreClientTests(ITestOutputHelper output)
     {
         for (var i = 0; i < 50 && !condition(); i++) await Task.Delay(200);
         return condition();
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LongLived.Orleans.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 }
