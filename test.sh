@@ -10,34 +10,23 @@ if ! command -v dotnet >/dev/null; then
   exit 1
 fi
 
+# What the tests need, from Debian packages when it is missing.
+apt_install() {
+  echo "test.sh: installing $* (apt)…"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
 # Redis: the silo failover tests start their own throw-away redis-server on a free loopback port.
-if ! command -v redis-server >/dev/null; then
-  echo "test.sh: installing redis-server (apt)…"
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
-fi
-
+command -v redis-server >/dev/null || apt_install redis-server
 # Node.js: the interop tests use independent gRPC implementations (grpc-js) from npm.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "test.sh: installing nodejs and npm (apt)…"
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
-fi
+{ command -v node && command -v npm; } >/dev/null || apt_install nodejs npm
 # gRPC C-core: a client of the original contract on Debian's python3-grpcio (tests/python), run by /usr/bin/python3.
-if ! /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null; then
-  echo "test.sh: installing python3-grpcio and python3-protobuf (apt)…"
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-grpcio python3-protobuf >/dev/null
-fi
+/usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || apt_install python3-grpcio python3-protobuf
 # tmux: tests/shell presses Ctrl+C in a real pseudo-terminal.
-if ! command -v tmux >/dev/null; then
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq tmux >/dev/null
-fi
+command -v tmux >/dev/null || apt_install tmux
+# libfaketime: a gateway runs with its host clock an hour behind (Failover/ClockSkewTests.cs).
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || apt_install libfaketime
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 
 results=$(mktemp -d)

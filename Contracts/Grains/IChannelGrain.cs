@@ -26,10 +26,12 @@ public interface IChannelGrain : IGrainWithStringKey
     /// <paramref name="join"/> names this join (the gateway's entry for the channel): a <see cref="Leave"/> ends only the
     /// join it names, so a late Leave of an earlier entry cannot undo a newer one. <paramref name="fence"/>: on a client's
     /// own channel, the fence of the session the join is for (0 for topics): the newest session's gateway replaces the
-    /// others, and a join for an older session than the channel's owner changes nothing.
+    /// others, and a join for an older session than the channel's owner changes nothing. <paramref name="seen"/>: the
+    /// newest position the gateway has seen of this channel (null: none); past the stored head in the same epoch, storage
+    /// lost what the gateway saw, and the channel starts a new epoch rather than hand those offsets out again.
     /// </summary>
     [Alias("Join")]
-    Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, Guid join, long fence);
+    Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, Guid join, long fence, ChannelPosition? seen);
 
     /// <summary>The gateway's last local subscriber left: ends <paramref name="join"/> if it is still the gateway's join.</summary>
     [Alias("Leave")]
@@ -45,4 +47,12 @@ public interface IChannelGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Claim")]
     Task Claim(long fence, bool left);
+
+    /// <summary>The numbering, the owner and the joined gateways, for tests and operators.</summary>
+    [Alias("GetSnapshot")]
+    Task<ChannelSnapshot> GetSnapshot();
 }
+
+/// <summary>What a channel grain holds, for tests and operators: <paramref name="Gateways"/> are the joined gateway ids.</summary>
+[GenerateSerializer, Immutable, Alias("ll.ChannelSnapshot")]
+public sealed record ChannelSnapshot(string Channel, string Epoch, ulong Head, long Owner, IReadOnlyList<string> Gateways);

@@ -1,8 +1,11 @@
 namespace LongLived.Contracts.Grains;
 
-/// <summary>A live Subscribe call, as the client grain knows it. <paramref name="RequestedAt"/>: when the call reached its gateway.</summary>
+/// <summary>
+/// A live Subscribe call, as the client grain knows it. <paramref name="Waited"/>: how long the call had been at its
+/// gateway when Connect was sent, on the gateway's monotonic clock (a duration, so gateway clocks need not agree).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("ll.SessionInfo")]
-public sealed record SessionInfo(Guid SessionId, string GatewayId, IGatewayObserver Gateway, IReadOnlyList<string> Topics, DateTimeOffset RequestedAt);
+public sealed record SessionInfo(Guid SessionId, string GatewayId, IGatewayObserver Gateway, IReadOnlyList<string> Topics, TimeSpan Waited);
 
 /// <summary>
 /// The client grain's answer to Connect. <paramref name="Fence"/> grows with every accepted session of the client id (a
@@ -31,7 +34,8 @@ public interface IClientGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Registers a new live session with a new fence, and ends the previous one (<see cref="SessionEndReason.Replaced"/>)
-    /// unless that one was requested later, in which case this one is refused.
+    /// unless that one reached its gateway later (both placed on this grain's clock by their <see cref="SessionInfo.Waited"/>),
+    /// in which case this one is refused.
     /// </summary>
     [Alias("Connect")]
     Task<SessionGrant> Connect(SessionInfo session);
@@ -59,4 +63,8 @@ public interface IClientGrain : IGrainWithStringKey
 
     [Alias("GetSnapshot")]
     Task<ClientSnapshot> GetSnapshot();
+
+    /// <summary>The fence of the newest session (0: none yet). Interleaves: a channel activating during a Connect asks for it.</summary>
+    [Alias("GetFence"), Orleans.Concurrency.AlwaysInterleave]
+    Task<long> GetFence();
 }

@@ -3,14 +3,18 @@ namespace LongLived.Contracts.Grains;
 /// <summary>
 /// Every live gateway (one grain, key 0). Joins live in channel activations only, so a channel grain that starts a new
 /// activation (after a failed storage write, a silo loss, or collection) tells every gateway, and those with local
-/// subscribers of the channel join again at once instead of at their next sweep.
+/// subscribers of the channel join again at once instead of at their next sweep. Stored: a silo that dies does not take
+/// the list with it.
 /// </summary>
 [Alias("ll.IGatewayDirectory")]
 public interface IGatewayDirectory : IGrainWithIntegerKey
 {
-    /// <summary>Registers or renews <paramref name="gatewayId"/> for <paramref name="lease"/>.</summary>
+    /// <summary>
+    /// Registers or renews the gateway of <paramref name="route"/> for <paramref name="lease"/>. A gateway whose lease
+    /// runs out (it died) is forgotten, and so are its delivery streams' subscriptions.
+    /// </summary>
     [Alias("Register")]
-    Task Register(string gatewayId, IGatewayObserver gateway, TimeSpan lease);
+    Task Register(GatewayRoute route, IGatewayObserver gateway, TimeSpan lease);
 
     /// <summary>The gateways whose lease runs.</summary>
     [Alias("Live")]

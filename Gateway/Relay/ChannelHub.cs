@@ -77,7 +77,7 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
 
     /// <summary>Registers (or renews) this gateway in the directory channel grains tell when they restart.</summary>
     public Task RegisterAsync() =>
-        cluster.GetGrain<IGatewayDirectory>(0).Register(Route.GatewayId, registry.Reference, DirectoryLease).WaitAsync(CallTimeout);
+        cluster.GetGrain<IGatewayDirectory>(0).Register(Route, registry.Reference, DirectoryLease).WaitAsync(CallTimeout);
 
     /// <summary>
     /// Joins <paramref name="entry"/>'s grain again (renewing the join, or making it anew after a new activation) and hands
@@ -87,11 +87,12 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
     {
         if (entry.Closed) return;
         metrics.HeadChecked(reason);
-        var head = await cluster.GetGrain<IChannelGrain>(entry.Name).Join(Route, JoinLease, entry.JoinId, entry.Fence).WaitAsync(CallTimeout, cancellationToken);
-        if (head.Head != entry.SeenHead)
+        var seen = entry.Seen;
+        var head = await cluster.GetGrain<IChannelGrain>(entry.Name).Join(Route, JoinLease, entry.JoinId, entry.Fence, seen).WaitAsync(CallTimeout, cancellationToken);
+        if (head.Head != seen?.Offset || head.Epoch != seen.Epoch)
         {
             // News (or a new numbering): keep checking this channel until it is quiet again.
-            entry.SeenHead = head.Head;
+            entry.Saw(head.Epoch, head.Head, replace: true);
             Volatile.Write(ref entry.HeardAt, Environment.TickCount64);
         }
         foreach (var sink in entry.Sinks) sink.OfferHead(entry.Name, head, restarted: reason == RestartReason);
@@ -136,8 +137,8 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
                 {
                     try
                     {
-                        head = await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease, entry.JoinId, sink.Fence);
-                        entry.SeenHead = head.Head;
+                        head = await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease, entry.JoinId, sink.Fence, null);
+                        entry.Saw(head.Epoch, head.Head, replace: true);
                         entry.Joined = true;
                     }
                     catch
@@ -193,6 +194,8 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
         // A batch is one channel's; a channel no longer here (left a moment ago) is simply not delivered.
         if (batch.Messages.Length > 0 && _channels.TryGetValue(batch.Messages[0].Channel, out var entry))
         {
+            Volatile.Write(ref entry.HeardAt, Environment.TickCount64);
+            entry.Saw(batch.Messages[^1].Epoch, batch.Messages[^1].Offset, replace: false);
             foreach (var message in batch.Messages) entry.Deliver(message);
         }
         return Task.CompletedTask;
@@ -219,8 +222,23 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
         /// </summary>
         internal long HeardAt = long.MinValue / 2;
 
-        /// <summary>The newest offset seen here, live or by a head check.</summary>
-        internal ulong SeenHead;
+        private ChannelPosition? _seen;
+        private readonly Lock _seenLock = new();
+
+        /// <summary>
+        /// The newest position seen here, live or by a head check (null: none yet). Offsets the grain stored once: if
+        /// its log later holds less in the same epoch, storage lost them (<see cref="IChannelGrain.Join"/>).
+        /// </summary>
+        internal ChannelPosition? Seen => Volatile.Read(ref _seen);
+
+        /// <summary>Records a position: a newer offset, another epoch, or (<paramref name="replace"/>) the grain's own head.</summary>
+        internal void Saw(string epoch, ulong offset, bool replace)
+        {
+            lock (_seenLock)
+            {
+                if (replace || _seen is null || _seen.Epoch != epoch || offset > _seen.Offset) Volatile.Write(ref _seen, new ChannelPosition(offset, epoch));
+            }
+        }
 
         internal void Add(IChannelSink sink) => _sinks = [.. _sinks, sink];
 
@@ -233,8 +251,6 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
 
         internal void Deliver(ChannelMessage message)
         {
-            Volatile.Write(ref HeardAt, Environment.TickCount64);
-            if (message.Offset > SeenHead) SeenHead = message.Offset;
             foreach (var sink in Volatile.Read(ref _sinks)) sink.Offer(message);
         }
     }

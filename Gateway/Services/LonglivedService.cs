@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Grpc.Core;
 using LongLived.Contracts;
@@ -28,6 +29,7 @@ public sealed class LonglivedService(
 
     public override async Task Subscribe(Request request, IServerStreamWriter<Response> responseStream, ServerCallContext context)
     {
+        var arrived = Stopwatch.GetTimestamp(); // orders this Subscribe among the client's others (SessionInfo.Waited)
         var channels = RequestValidator.SubscribeChannels(request, _options);
         ThrowIfDraining();
         limits.SubscribeFrom(context);
@@ -36,7 +38,6 @@ public sealed class LonglivedService(
         using var slot = limits.OpenStream();
         logger.LogInformation("Received subscribe request from ID: {ClientId}", request.Id);
 
-        var requestedAt = DateTimeOffset.UtcNow;
         var session = new SubscriberSession(request.Id, channels, _options.StreamBufferCapacity);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Ended, drain.Token);
         using var maxAge = MaxAgeTimer(session);
@@ -48,7 +49,7 @@ public sealed class LonglivedService(
         var outcome = StatusCode.Unknown; // what the client is told; Unknown until decided
         try
         {
-            var grant = await client.Connect(new SessionInfo(session.SessionId, registry.GatewayId, registry.Reference, [.. channels.Skip(1)], requestedAt));
+            var grant = await client.Connect(new SessionInfo(session.SessionId, registry.GatewayId, registry.Reference, [.. channels.Skip(1)], Stopwatch.GetElapsedTime(arrived)));
             if (grant.Accepted)
             {
                 session.Fence = grant.Fence;

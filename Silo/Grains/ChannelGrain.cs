@@ -44,6 +44,7 @@ public sealed class ChannelGrain(
     private string _epoch = "";
     private ulong _head; // newest offset handed out
     private ulong _storedHead; // newest offset in the log: the newest anyone may see
+    private ulong _openedHead; // the stored head this activation started from (in _epoch)
     private long _owner; // client channels: the fence of the client's newest session
     private bool _ownerLeft; // … which was an Unsubscribe
 
@@ -68,7 +69,13 @@ public sealed class ChannelGrain(
             await _log.StartEpochAsync(_epoch, cancellationToken);
             logger.LogInformation("Channel {Channel} starts epoch {Epoch}", Name, _epoch);
         }
-        _storedHead = _head;
+        _storedHead = _openedHead = _head;
+        if (ChannelNames.TryGetClientId(Name, out var clientId))
+        {
+            // The owner is the client grain's fence (stored there): a session replaced before this activation stays
+            // fenced off, instead of taking the channel back at its gateway's next head check.
+            _owner = await GrainFactory.GetGrain<IClientGrain>(clientId).GetFence().WaitAsync(cancellationToken);
+        }
         // This activation knows no joins: gateways with local subscribers join again at once (not awaited: one-way).
         _ = restarts.TellAsync(Name);
     }
@@ -117,15 +124,18 @@ public sealed class ChannelGrain(
         return Task.FromResult(new HistoryPage(_epoch, head, true, _ring.After(afterOffset, head, Math.Max(max, 1)), first));
     }
 
-    public Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, Guid join, long fence)
+    public async Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, Guid join, long fence, ChannelPosition? seen)
     {
         _log.KeepNumbering();
-        var expires = time.GetUtcNow() + lease;
+        if (seen is not null && seen.Epoch == _epoch && seen.Offset > _storedHead) await RenumberAfterLossAsync(seen, gateway.GatewayId);
+        var now = time.GetUtcNow();
+        DropExpiredJoins(now);
+        var expires = now + lease;
         if (ChannelNames.TryGetClientId(Name, out _))
         {
             // A join for a session older than the newest one (a head check of the gateway the client just left) must not
             // take the channel from the gateway the client moved to; that session learns it is replaced from the head.
-            if (fence > 0 && fence < _owner) return Touch();
+            if (fence > 0 && fence < _owner) return await Touch();
             // A client's own channel has one live session, so one gateway: the newest joiner. The others held a session
             // that moved here (their gateway may be dead): stop sending to them at once instead of at lease end.
             foreach (var other in _gateways.Keys.Where(id => id != gateway.GatewayId).ToArray()) _gateways.Remove(other);
@@ -140,7 +150,7 @@ public sealed class ChannelGrain(
             var stream = this.GetStreamProvider(StreamNames.Provider).GetStream<DeliveryBatch>(StreamId.Create(StreamNames.GatewayNamespace, StreamNames.DeliveryKey(gateway, Name)));
             _gateways[gateway.GatewayId] = new Joined(gateway, stream) { Expires = expires, Join = join };
         }
-        return Touch();
+        return await Touch();
     }
 
     public Task Leave(string gatewayId, Guid join)
@@ -157,11 +167,59 @@ public sealed class ChannelGrain(
 
     public Task Claim(long fence, bool left)
     {
-        // Not stored: after a lost activation the next Connect claims again; until then no session is fenced off.
+        // Stored by the client grain, which the next activation asks (OnActivateAsync).
         if (fence <= _owner) return Task.CompletedTask;
         _owner = fence;
         _ownerLeft = left;
         return Task.CompletedTask;
+    }
+
+    public Task<ChannelSnapshot> GetSnapshot() =>
+        Task.FromResult(new ChannelSnapshot(Name, _epoch, _storedHead, _owner, [.. _gateways.Keys]));
+
+    /// <summary>
+    /// A gateway saw offsets of this epoch past what the log holds: storage lost them (a restart from an older state,
+    /// failover to a replica behind) before this activation opened it. Numbering on would hand those offsets out again
+    /// and subscribers would drop the new messages as duplicates. So a new epoch starts (subscribers are told what was
+    /// lost), carrying over the messages this activation stored since it opened the log, which nobody may lose.
+    /// </summary>
+    private async Task RenumberAfterLossAsync(ChannelPosition seen, string gatewayId)
+    {
+        // Let writes in flight finish first; appends arriving meanwhile start their own flush, so wait until none runs.
+        while (_flushing is { IsCompleted: false } flushing)
+        {
+            try { await flushing; } catch { /* its callers got the error */ }
+        }
+        if (seen.Epoch != _epoch) return; // another join did it meanwhile
+        metrics.StorageFailed();
+        var carried = _ring.After(_openedHead, _storedHead, int.MaxValue);
+        var (old, opened) = (_epoch, _openedHead);
+        _epoch = NewEpoch();
+        _head = _storedHead = _openedHead = 0;
+        _ring.TruncateAfter(0);
+        foreach (var message in carried)
+        {
+            var copy = new ChannelMessage(Name, ++_head, _epoch, message.Data, message.PublishedUnixMs) { IdempotencyKey = message.IdempotencyKey };
+            _ring.Add(copy);
+            _staged.Add(copy);
+        }
+        logger.LogError("Channel {Channel}: gateway {Gateway} saw offset {Seen}@{Old}, but storage held only up to {Opened} when this activation opened it: " +
+            "storage lost messages. Starting epoch {Epoch} with the {Carried} messages stored since; subscribers are told what was lost",
+            Name, gatewayId, seen.Offset, old, opened, _epoch, carried.Count);
+        // Appends arriving while the new epoch is written wait for it (StoredAsync awaits _flushing) and number after the carried ones.
+        var start = _log.StartEpochAsync(_epoch, CancellationToken.None);
+        _flushing = start;
+        await start;
+        if (_head > 0) await StoredAsync(_head);
+    }
+
+    private void DropExpiredJoins(DateTimeOffset now)
+    {
+        foreach (var (id, joined) in _gateways.Where(g => g.Value.Expires < now).ToArray())
+        {
+            logger.LogInformation("Channel {Channel}: gateway {Gateway} did not renew its join; no longer sending to it", Name, id);
+            _gateways.Remove(id);
+        }
     }
 
     private async Task<ChannelMessage> AppendAsync(string data, string? idempotencyKey)
@@ -245,12 +303,7 @@ public sealed class ChannelGrain(
     private Task DeliverAsync(DeliveryBatch delivery)
     {
         if (_gateways.Count == 0) return Task.CompletedTask;
-        var now = time.GetUtcNow();
-        foreach (var (id, joined) in _gateways.Where(g => g.Value.Expires < now).ToArray())
-        {
-            logger.LogInformation("Channel {Channel}: gateway {Gateway} did not renew its join; no longer sending to it", Name, id);
-            _gateways.Remove(id);
-        }
+        DropExpiredJoins(time.GetUtcNow());
         return Task.WhenAll(_gateways.Values.Select(async joined =>
         {
             try

@@ -23,15 +23,18 @@ public sealed class ClientGrain(
     public async Task<SessionGrant> Connect(SessionInfo session)
     {
         var previous = S.Session;
-        if (previous is not null && previous.SessionId != session.SessionId && previous.RequestedAt > session.RequestedAt)
+        // When the call reached its gateway, on this grain's clock: gateways measure only how long they held it.
+        var arrivedAt = time.GetUtcNow() - session.Waited;
+        if (previous is not null && previous.SessionId != session.SessionId && S.SessionArrivedAt > arrivedAt)
         {
             // A Subscribe that reached its gateway before the live one (delayed, or abandoned by its client) must not end it.
-            logger.LogInformation("Client {ClientId}: session {Stale} (requested {StaleAt:O}) refused: {Live} (requested {LiveAt:O}) is newer",
-                Id, session.SessionId, session.RequestedAt, previous.SessionId, previous.RequestedAt);
+            logger.LogInformation("Client {ClientId}: session {Stale} (at its gateway {StaleAt:O}) refused: {Live} (at its gateway {LiveAt:O}) is newer",
+                Id, session.SessionId, arrivedAt, previous.SessionId, S.SessionArrivedAt);
             return new SessionGrant(false, S.Fence, null);
         }
         var resumeFrom = S.Acknowledged.GetValueOrDefault(ChannelNames.ForClient(Id));
         S.Session = session;
+        S.SessionArrivedAt = arrivedAt;
         S.ConnectedAt = time.GetUtcNow();
         S.Topics = [.. session.Topics];
         S.Sessions++;
@@ -106,6 +109,8 @@ public sealed class ClientGrain(
         ScheduleAckFlush();
         return Task.CompletedTask;
     }
+
+    public Task<long> GetFence() => Task.FromResult(S.Fence);
 
     public Task<ClientSnapshot> GetSnapshot() => Task.FromResult(new ClientSnapshot(
         Id, S.Session?.SessionId, S.Session?.GatewayId, [.. S.Topics],

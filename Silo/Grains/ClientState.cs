@@ -17,4 +17,6 @@ public sealed class ClientState
     /// <summary>Where the live session started in the own channel, and how many position-less acknowledgements followed.</summary>
     [Id(7)] public ChannelPosition? SessionStart { get; set; }
     [Id(8)] public long AcksSinceStart { get; set; }
+    /// <summary>When the live session's call reached its gateway, on the client grain's clock (orders Subscribes).</summary>
+    [Id(9)] public DateTimeOffset? SessionArrivedAt { get; set; }
 }

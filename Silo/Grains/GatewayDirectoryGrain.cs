@@ -1,22 +1,104 @@
 using LongLived.Contracts.Grains;
+using Orleans.Streams.Core;
 
 namespace LongLived.Silo.Grains;
 
-/// <summary>Every live gateway, by lease (see <see cref="IGatewayDirectory"/>). Not stored: gateways renew well within a lease.</summary>
-public sealed class GatewayDirectoryGrain(TimeProvider time) : Grain, IGatewayDirectory
+/// <summary>
+/// Every live gateway, by lease (see <see cref="IGatewayDirectory"/>). The list is stored when a gateway comes or goes
+/// (renewals only move its lease, in memory: a new activation gives every stored gateway a fresh lease). A gateway whose
+/// lease ran out died without leaving: its delivery streams' subscriptions are removed from the pub-sub store, which
+/// otherwise keeps them forever (Orleans removes a dead client's subscription only when an event to it fails, and
+/// channels stop sending to a gateway that stopped renewing its joins).
+/// </summary>
+public sealed class GatewayDirectoryGrain(
+    [PersistentState("directory", StreamNames.ChannelStorage)] IPersistentState<GatewayDirectoryState> state,
+    IStreamSubscriptionManagerAdmin subscriptions,
+    TimeProvider time,
+    ILogger<GatewayDirectoryGrain> logger) : Grain, IGatewayDirectory
 {
-    private readonly Dictionary<string, (IGatewayObserver Gateway, DateTimeOffset Expires)> _gateways = new(StringComparer.Ordinal);
+    private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(30);
+    private readonly Dictionary<string, DateTimeOffset> _expires = new(StringComparer.Ordinal);
+    private bool _unsaved; // a change whose write failed: the next sweep writes it
 
-    public Task Register(string gatewayId, IGatewayObserver gateway, TimeSpan lease)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _gateways[gatewayId] = (gateway, time.GetUtcNow() + lease);
+        var until = time.GetUtcNow() + SweepEvery * 6;
+        foreach (var id in state.State.Gateways.Keys) _expires[id] = until;
+        this.RegisterGrainTimer(SweepAsync, new GrainTimerCreationOptions(SweepEvery, SweepEvery) { KeepAlive = true, Interleave = false });
         return Task.CompletedTask;
+    }
+
+    public async Task Register(GatewayRoute route, IGatewayObserver gateway, TimeSpan lease)
+    {
+        _expires[route.GatewayId] = time.GetUtcNow() + lease;
+        if (state.State.Gateways.TryGetValue(route.GatewayId, out var known) && known.Route == route) return;
+        state.State.Gateways[route.GatewayId] = new GatewayEntry(route, gateway);
+        await SaveAsync(CancellationToken.None);
+    }
+
+    /// <summary>A failed write (storage down) does not fail the gateway's registration: the list is in memory, and the sweep writes it again.</summary>
+    private async Task SaveAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await state.WriteStateAsync(cancellationToken);
+            _unsaved = false;
+        }
+        catch (Exception ex)
+        {
+            _unsaved = true;
+            logger.LogWarning("Storing the gateway directory failed ({Error}); retrying at the next sweep", ex.Message);
+        }
     }
 
     public Task<IReadOnlyList<IGatewayObserver>> Live()
     {
         var now = time.GetUtcNow();
-        foreach (var expired in _gateways.Where(g => g.Value.Expires < now).Select(g => g.Key).ToArray()) _gateways.Remove(expired);
-        return Task.FromResult<IReadOnlyList<IGatewayObserver>>([.. _gateways.Values.Select(g => g.Gateway)]);
+        return Task.FromResult<IReadOnlyList<IGatewayObserver>>([.. state.State.Gateways.Values.Where(g => _expires.GetValueOrDefault(g.Route.GatewayId) >= now).Select(g => g.Gateway)]);
+    }
+
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var dead = state.State.Gateways.Values.Where(g => _expires.GetValueOrDefault(g.Route.GatewayId) < now).ToArray();
+        if (dead.Length == 0)
+        {
+            if (_unsaved) await SaveAsync(cancellationToken);
+            return;
+        }
+        var manager = subscriptions.GetStreamSubscriptionManager(StreamSubscriptionManagerType.ExplicitSubscribeOnly);
+        foreach (var gateway in dead)
+        {
+            try
+            {
+                for (var shard = 0u; shard < gateway.Route.Shards; shard++)
+                {
+                    var stream = StreamId.Create(StreamNames.GatewayNamespace, StreamNames.ShardKey(gateway.Route.GatewayId, shard));
+                    foreach (var subscription in await manager.GetSubscriptions(StreamNames.Provider, stream))
+                    {
+                        await manager.RemoveSubscription(StreamNames.Provider, stream, subscription.SubscriptionId);
+                    }
+                }
+                state.State.Gateways.Remove(gateway.Route.GatewayId);
+                _expires.Remove(gateway.Route.GatewayId);
+                logger.LogInformation("Gateway {Gateway} stopped renewing its registration: forgotten, with its {Shards} delivery streams' subscriptions",
+                    gateway.Route.GatewayId, gateway.Route.Shards);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning("Removing the subscriptions of gone gateway {Gateway} failed ({Error}); retrying at the next sweep", gateway.Route.GatewayId, ex.Message);
+            }
+        }
+        await SaveAsync(cancellationToken);
     }
 }
+
+/// <summary>The gateways <see cref="GatewayDirectoryGrain"/> knows, by id.</summary>
+[GenerateSerializer, Alias("ll.GatewayDirectoryState")]
+public sealed class GatewayDirectoryState
+{
+    [Id(0)] public Dictionary<string, GatewayEntry> Gateways { get; set; } = new(StringComparer.Ordinal);
+}
+
+[GenerateSerializer, Immutable, Alias("ll.GatewayEntry")]
+public sealed record GatewayEntry([property: Id(0)] GatewayRoute Route, [property: Id(1)] IGatewayObserver Gateway);

@@ -1,6 +1,7 @@
 using LongLived.Contracts.Grains;
 using LongLived.Gateway.Relay;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Core.Internal;
 
 namespace LongLived.Tests;
 
@@ -49,11 +50,54 @@ public sealed class JoinTests(ClusterFixture cluster)
         await using var membership = await Hub(1).JoinAsync(channel, session, CancellationToken.None);
 
         var stale = Hub(2).Route;
-        var head = await grain.Join(stale, TimeSpan.FromMinutes(1), Guid.NewGuid(), older);
+        var head = await grain.Join(stale, TimeSpan.FromMinutes(1), Guid.NewGuid(), older, null);
         Assert.Equal(newer, head.Owner); // what tells the old session it was replaced
         await grain.Publish("to the newer session", null);
 
         Assert.Equal("to the newer session", await NextMessageAsync(session, channel, skipGenerated: true));
+    }
+
+    /// <summary>
+    /// Issue 16.4: the owner (the fence of the client's newest session) outlives the channel's activation. A session
+    /// replaced before the channel reactivated (its EndSession lost) must still be refused, not take the channel back
+    /// from the newer session's gateway at its next head check.
+    /// </summary>
+    [Fact]
+    public async Task A_replaced_session_stays_fenced_off_after_its_channel_reactivates()
+    {
+        var id = TestStreams.NewId("refenced");
+        var client = cluster.Grains.GetGrain<IClientGrain>(id);
+        var registry = cluster.Gateway1.Services.GetRequiredService<SessionRegistry>();
+        var replaced = await client.Connect(new SessionInfo(Guid.NewGuid(), registry.GatewayId, registry.Reference, [], TimeSpan.Zero));
+        var newest = await client.Connect(new SessionInfo(Guid.NewGuid(), registry.GatewayId, registry.Reference, [], TimeSpan.Zero));
+        var grain = cluster.Grains.GetGrain<IChannelGrain>(ChannelNames.ForClient(id));
+        await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+
+        var stale = Hub(2).Route;
+        var head = await grain.Join(stale, TimeSpan.FromMinutes(1), Guid.NewGuid(), replaced.Fence, null);
+        Assert.Equal(newest.Fence, head.Owner);
+        Assert.DoesNotContain(stale.GatewayId, (await grain.GetSnapshot()).Gateways);
+    }
+
+    /// <summary>
+    /// Issue 16.5: a gateway that died without leaving stops renewing its join; the channel forgets it at the next join
+    /// of any gateway (a head check), not only when a message is published, so a quiet topic does not keep one join per
+    /// dead gateway instance.
+    /// </summary>
+    [Fact]
+    public async Task The_join_of_a_gateway_that_stopped_renewing_is_dropped_without_any_publish()
+    {
+        var grain = cluster.Grains.GetGrain<IChannelGrain>(TestStreams.NewId("dead-join"));
+        var dead = new GatewayRoute($"dead-gateway-{Guid.NewGuid():N}", 1);
+        await grain.Join(dead, TimeSpan.FromMilliseconds(200), Guid.NewGuid(), 0, null);
+        Assert.Contains(dead.GatewayId, (await grain.GetSnapshot()).Gateways);
+        await Task.Delay(TimeSpan.FromMilliseconds(600)); // past its lease
+
+        var live = Hub(1).Route;
+        var join = Guid.NewGuid();
+        await grain.Join(live, TimeSpan.FromMinutes(1), join, 0, null);
+        Assert.Equal([live.GatewayId], (await grain.GetSnapshot()).Gateways);
+        await grain.Leave(live.GatewayId, join);
     }
 
     private static async Task<string> NextMessageAsync(SubscriberSession session, string channel, bool skipGenerated = false)

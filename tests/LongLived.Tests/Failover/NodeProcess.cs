@@ -13,6 +13,7 @@ public sealed class NodeProcess : IAsyncDisposable
     private readonly Queue<string> _tail = new();
     private readonly string _program;
     private readonly string[] _args;
+    private readonly Dictionary<string, string> _environment = new() { ["DOTNET_gcServer"] = "0" }; // many processes on 2 cores
     private Process? _process;
 
     private NodeProcess(string name, string program, string[] args)
@@ -20,6 +21,18 @@ public sealed class NodeProcess : IAsyncDisposable
         Name = name;
         _program = program;
         _args = args;
+    }
+
+    /// <summary>
+    /// Runs the process with its wall clock shifted by <paramref name="offset"/> (libfaketime, e.g. "-1h"), the way a
+    /// host whose clock drifted runs it; its monotonic clock (Stopwatch, timers) stays true.
+    /// </summary>
+    public NodeProcess WithClockOffset(string offset)
+    {
+        _environment["LD_PRELOAD"] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+        _environment["FAKETIME"] = offset;
+        _environment["FAKETIME_DONT_FAKE_MONOTONIC"] = "1";
+        return this;
     }
 
     public string Name { get; }
@@ -43,7 +56,7 @@ public sealed class NodeProcess : IAsyncDisposable
     {
         var info = new ProcessStartInfo(_program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in _args) info.ArgumentList.Add(arg);
-        info.Environment["DOTNET_gcServer"] = "0"; // many processes on 2 cores
+        foreach (var (key, value) in _environment) info.Environment[key] = value;
         _process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {Name}");
         _process.OutputDataReceived += (_, e) => Keep(e.Data);
         _process.ErrorDataReceived += (_, e) => Keep(e.Data);

@@ -22,7 +22,10 @@ public sealed class ProcessCluster : IAsyncDisposable
     public IReadOnlyList<int> AdminPorts { get; }
     public string Address => "static:" + string.Join(',', GatewayPorts.Select(p => $":{p}"));
 
-    public static async Task<ProcessCluster> StartAsync(int gateways, params string[] gatewayArgs)
+    public static Task<ProcessCluster> StartAsync(int gateways, params string[] gatewayArgs) => StartAsync(gateways, (_, node) => node, gatewayArgs);
+
+    /// <summary><paramref name="adjust"/>: changes gateway i's process before it starts (e.g. its clock).</summary>
+    public static async Task<ProcessCluster> StartAsync(int gateways, Func<int, NodeProcess, NodeProcess> adjust, params string[] gatewayArgs)
     {
         var clusterId = $"chaos-{Guid.NewGuid():N}";
         var siloGatewayPort = ClusterFixture.FreePort();
@@ -36,7 +39,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         var adminPorts = ports.Select(_ => ClusterFixture.FreePort()).ToArray();
         var nodes = ports.Select((port, i) => NodeProcess.Gateway($"gw{i + 1}", [.. quiet,
             $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPorts[i]}", $"--Orleans:GatewayPorts:0={siloGatewayPort}",
-            "--Gateway:HeadCheckInterval=00:00:01", .. gatewayArgs])).ToArray();
+            "--Gateway:HeadCheckInterval=00:00:01", .. gatewayArgs])).Select((node, i) => adjust(i, node)).ToArray();
         foreach (var node in nodes) node.Start();
         for (var i = 0; i < nodes.Length; i++) await NodeProcess.WaitForPortAsync(ports[i], StartTimeout, nodes[i]);
         return new ProcessCluster(silo, siloHttpPort, nodes, ports, adminPorts);

@@ -162,6 +162,39 @@ public sealed class RedisHistoryTests
     }
 
     /// <summary>
+    /// Issue 16.2, the other half: Redis loses a channel's newest appends and the channel starts a new activation (its
+    /// silo went, or a failed write deactivated it). The new activation opens the shorter log and its appends succeed, so
+    /// the conditional append cannot see the loss: numbering on from the stored head hands out offsets the subscriber
+    /// already saw, and its gateway drops the new messages as duplicates. The gateway's rejoin says what it saw; the
+    /// channel starts a new epoch with what it stored since, and the subscriber gets the next message, told of the loss.
+    /// </summary>
+    [Fact]
+    public async Task A_channel_reopened_on_a_log_that_lost_offsets_a_gateway_saw_starts_a_new_epoch()
+    {
+        await using var run = await RedisRun.StartAsync([]);
+        var (cluster, db) = (run.Cluster, run.Db);
+        var topic = TestStreams.NewId("reopened");
+        using var call = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("watcher"), topic));
+        await call.ResponseHeadersAsync;
+        for (var i = 1; i <= 3; i++) await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = $"m{i}" });
+        var epoch = (await call.ResponseStream.TakeAsync(3, topic))[0].Epoch;
+
+        // The older state, as Redis restored from it has it: head 1, entries after it gone, and the stream's last id back at 1.
+        await db.HashSetAsync($"ll:{{{topic}}}:meta", "head", 1);
+        await db.StreamDeleteAsync($"ll:{{{topic}}}:log", ["2-1", "3-1"]);
+        await db.ExecuteAsync("XSETID", $"ll:{{{topic}}}:log", "1-1");
+        await cluster.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IChannelGrain>(topic).AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+
+        await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m4" });
+        var next = (await call.ResponseStream.TakeAsync(1, topic))[0];
+        Assert.Equal(("m4", true), (next.Data, next.Unrecoverable));
+        Assert.NotEqual(epoch, next.Epoch);
+        await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m5" });
+        var after = (await call.ResponseStream.TakeAsync(1, topic))[0];
+        Assert.Equal(("m5", false, next.Epoch, next.Offset + 1), (after.Data, after.Unrecoverable, after.Epoch, after.Offset));
+    }
+
+    /// <summary>
     /// An entry past the stored head (a write whose head never landed) must not block the channel: the append removes it
     /// and writes its own message under that offset (XDEL alone keeps the stream's last id, and XADD would refuse).
     /// </summary>
