@@ -92,7 +92,8 @@ public static class SiloSetup
         silo.Configure<ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
         silo.ConfigureEndpoints(Advertised(cluster.AdvertisedIP), cluster.SiloPort, cluster.GatewayPort, cluster.ListenOnAnyHostAddress);
         silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
-        foreach (var name in Storages) silo.AddRedisGrainStorage(name, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+        // A cleared state leaves no key (the pub-sub store clears a stream's record when its last subscription goes).
+        foreach (var name in Storages) silo.AddRedisGrainStorage(name, o => { o.ConfigurationOptions = ConfigurationOptions.Parse(redis); o.DeleteStateOnClear = true; });
     }
 
     /// <summary>An IP as given, or the first IPv4 address (else any) a host name resolves to.</summary>

@@ -11,10 +11,11 @@ public interface IGatewayDirectory : IGrainWithIntegerKey
 {
     /// <summary>
     /// Registers or renews the gateway of <paramref name="route"/> for <paramref name="lease"/>. A gateway whose lease
-    /// runs out (it died) is forgotten, and so are its delivery streams' subscriptions.
+    /// runs out (it died) is forgotten, and so are its delivery streams' subscriptions. False: the gateway was not
+    /// registered (new, or forgotten after it could not renew: it must check its subscriptions).
     /// </summary>
     [Alias("Register")]
-    Task Register(GatewayRoute route, IGatewayObserver gateway, TimeSpan lease);
+    Task<bool> Register(GatewayRoute route, IGatewayObserver gateway, TimeSpan lease);
 
     /// <summary>The gateways whose lease runs.</summary>
     [Alias("Live")]

@@ -75,9 +75,18 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
         }
     }
 
-    /// <summary>Registers (or renews) this gateway in the directory channel grains tell when they restart.</summary>
-    public Task RegisterAsync() =>
-        cluster.GetGrain<IGatewayDirectory>(0).Register(Route, registry.Reference, DirectoryLease).WaitAsync(CallTimeout);
+    /// <summary>
+    /// Registers (or renews) this gateway in the directory channel grains tell when they restart. A directory that had
+    /// forgotten it (it could not renew for a whole lease) also removed its delivery streams' subscriptions: make them again.
+    /// </summary>
+    public async Task RegisterAsync()
+    {
+        var known = await cluster.GetGrain<IGatewayDirectory>(0).Register(Route, registry.Reference, DirectoryLease).WaitAsync(CallTimeout);
+        if (!known && _registered) await EnsureSubscribedAsync();
+        _registered = true;
+    }
+
+    private bool _registered;
 
     /// <summary>
     /// Joins <paramref name="entry"/>'s grain again (renewing the join, or making it anew after a new activation) and hands

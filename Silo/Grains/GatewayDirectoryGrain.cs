@@ -28,12 +28,13 @@ public sealed class GatewayDirectoryGrain(
         return Task.CompletedTask;
     }
 
-    public async Task Register(GatewayRoute route, IGatewayObserver gateway, TimeSpan lease)
+    public async Task<bool> Register(GatewayRoute route, IGatewayObserver gateway, TimeSpan lease)
     {
         _expires[route.GatewayId] = time.GetUtcNow() + lease;
-        if (state.State.Gateways.TryGetValue(route.GatewayId, out var known) && known.Route == route) return;
+        if (state.State.Gateways.TryGetValue(route.GatewayId, out var known) && known.Route == route) return true;
         state.State.Gateways[route.GatewayId] = new GatewayEntry(route, gateway);
         await SaveAsync(CancellationToken.None);
+        return false;
     }
 
     /// <summary>A failed write (storage down) does not fail the gateway's registration: the list is in memory, and the sweep writes it again.</summary>
@@ -71,18 +72,20 @@ public sealed class GatewayDirectoryGrain(
         {
             try
             {
+                var removed = 0;
                 for (var shard = 0u; shard < gateway.Route.Shards; shard++)
                 {
                     var stream = StreamId.Create(StreamNames.GatewayNamespace, StreamNames.ShardKey(gateway.Route.GatewayId, shard));
                     foreach (var subscription in await manager.GetSubscriptions(StreamNames.Provider, stream))
                     {
                         await manager.RemoveSubscription(StreamNames.Provider, stream, subscription.SubscriptionId);
+                        removed++;
                     }
                 }
                 state.State.Gateways.Remove(gateway.Route.GatewayId);
                 _expires.Remove(gateway.Route.GatewayId);
-                logger.LogInformation("Gateway {Gateway} stopped renewing its registration: forgotten, with its {Shards} delivery streams' subscriptions",
-                    gateway.Route.GatewayId, gateway.Route.Shards);
+                logger.LogInformation("Gateway {Gateway} stopped renewing its registration: forgotten, and the {Removed} subscriptions of its {Shards} delivery streams removed",
+                    gateway.Route.GatewayId, removed, gateway.Route.Shards);
             }
             catch (Exception ex)
             {
