@@ -8,6 +8,7 @@ namespace LongLived.Streams;
 /// A bounded in-memory stream queue whose read waits for data. Orleans' memory stream queue answers a read at once,
 /// so its pulling agent must poll it on a timer (the latency floor of every event, and CPU while idle); this one parks
 /// the agent's read until a batch arrives (reentrant, so the enqueue that completes it can run) and returns it at once.
+/// A batch leaves the queue when its reader's next read confirms it (<see cref="IEventQueueGrain.Read"/>).
 /// Events in a queue whose silo dies are lost, as with memory streams: delivery is the fast path, history the truth.
 /// Key: "&lt;provider&gt;/&lt;queue number&gt;".
 /// </summary>
@@ -17,7 +18,7 @@ public sealed class EventQueueGrain(IOptionsMonitor<EventQueueOptions> options) 
     private readonly Queue<EventBatch> _queue = new();
     // Grows across activations (a new one starts from the clock), so a token is never reused for a later batch.
     private long _sequence = DateTime.UtcNow.Ticks;
-    private TaskCompletionSource? _arrived;
+    private TaskCompletionSource<bool>? _waiting; // the read waiting for data: true when a batch came, false when a newer read replaced it
     private int _capacity;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -35,27 +36,33 @@ public sealed class EventQueueGrain(IOptionsMonitor<EventQueueOptions> options) 
         }
         batch.Token = new EventSequenceTokenV2(++_sequence);
         _queue.Enqueue(batch);
-        _arrived?.TrySetResult();
-        _arrived = null;
+        _waiting?.TrySetResult(true);
+        _waiting = null;
         return Task.CompletedTask;
     }
 
-    public async Task<EventBatch[]> Dequeue(int maxCount, TimeSpan wait, CancellationToken cancellationToken)
+    public async Task<EventBatch[]> Read(long after, int maxCount, TimeSpan wait, CancellationToken cancellationToken)
     {
+        while (_queue.TryPeek(out var oldest) && oldest.Token.SequenceNumber <= after) _queue.Dequeue();
+        // A read still waiting is an older reader's (its agent moved, or its silo died with the call parked here).
+        _waiting?.TrySetResult(false);
+        _waiting = null;
         if (_queue.Count == 0 && wait > TimeSpan.Zero)
         {
-            _arrived ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var waiting = _waiting = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             try
             {
-                await _arrived.Task.WaitAsync(wait, cancellationToken);
+                if (!await waiting.Task.WaitAsync(wait, cancellationToken)) return [];
             }
             catch (TimeoutException)
             {
                 return [];
             }
+            finally
+            {
+                if (_waiting == waiting) _waiting = null;
+            }
         }
-        var batches = new EventBatch[Math.Min(Math.Max(maxCount, 0), _queue.Count)];
-        for (var i = 0; i < batches.Length; i++) batches[i] = _queue.Dequeue();
-        return batches;
+        return [.. _queue.Take(Math.Max(maxCount, 0))];
     }
 }

@@ -10,6 +10,8 @@ namespace LongLived.Streams;
 /// </summary>
 internal sealed class EventQueueReceiver(IEventQueueGrain queue, EventQueueOptions options) : IQueueAdapterReceiver
 {
+    private long _received; // the sequence of the newest batch received: the next read confirms it
+
     public Task Initialize(TimeSpan timeout) => Task.CompletedTask;
 
     public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount) => GetQueueMessagesAsync(maxCount, CancellationToken.None);
@@ -20,13 +22,15 @@ internal sealed class EventQueueReceiver(IEventQueueGrain queue, EventQueueOptio
         EventBatch[] batches;
         try
         {
-            batches = await queue.Dequeue(max, options.ReadWait, cancellationToken);
+            batches = await queue.Read(_received, max, options.ReadWait, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The agent is stopping: a read it cancelled found nothing (thrown, the agent would log an error per queue).
+            // The agent is stopping: a read it cancelled found nothing (thrown, the agent would log an error per queue),
+            // and what it would have returned stays queued for the next reader.
             return [];
         }
+        if (batches.Length > 0) _received = batches[^1].Token.SequenceNumber;
         StreamMetrics.Read(batches.Length);
         return [.. batches];
     }

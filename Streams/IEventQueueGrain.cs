@@ -1,6 +1,6 @@
 namespace LongLived.Streams;
 
-/// <summary>One stream queue: producers anywhere in the cluster enqueue, the queue's pulling agent dequeues.</summary>
+/// <summary>One stream queue: producers anywhere in the cluster enqueue, the queue's pulling agent reads.</summary>
 [Alias("ll.IEventQueueGrain")]
 public interface IEventQueueGrain : IGrainWithStringKey
 {
@@ -9,9 +9,13 @@ public interface IEventQueueGrain : IGrainWithStringKey
     Task Enqueue(EventBatch batch);
 
     /// <summary>
-    /// Up to <paramref name="maxCount"/> batches, oldest first. When the queue is empty the call waits until a batch
-    /// arrives or <paramref name="wait"/> passes (then it returns none): a reader never polls an idle queue.
+    /// Up to <paramref name="maxCount"/> batches, oldest first, after confirming every batch up to sequence
+    /// <paramref name="after"/> (the last one the reader got; 0: none). Batches stay queued until confirmed, so a reply
+    /// that never reached its reader (a cancelled read, a silo gone mid-call) is read again, not lost. When nothing is
+    /// queued the read waits until a batch arrives or <paramref name="wait"/> passes (then it returns none): a reader
+    /// never polls an idle queue. One read waits at a time: a newer read (the queue's agent moved to another silo)
+    /// ends the older one with nothing, and reads from the oldest unconfirmed batch (a batch may come twice then).
     /// </summary>
-    [Alias("Dequeue")]
-    Task<EventBatch[]> Dequeue(int maxCount, TimeSpan wait, CancellationToken cancellationToken);
+    [Alias("Read")]
+    Task<EventBatch[]> Read(long after, int maxCount, TimeSpan wait, CancellationToken cancellationToken);
 }

@@ -23,13 +23,13 @@ public sealed class EventQueueTests(ClusterFixture cluster)
     public async Task A_read_of_an_empty_queue_waits_for_the_next_batch_and_order_is_kept()
     {
         var queue = Queue();
-        var waiting = queue.Dequeue(100, TimeSpan.FromSeconds(20), CancellationToken.None);
+        var waiting = queue.Read(0, 100, TimeSpan.FromSeconds(20), CancellationToken.None);
         await Task.Delay(300);
         Assert.False(waiting.IsCompleted, "a read of an empty queue returned before anything was queued");
         for (var i = 1; i <= 50; i++) await queue.Enqueue(Batch(i));
 
         var first = await waiting.WaitAsync(TimeSpan.FromSeconds(15)); // woken by the first batch, long before its wait ends
-        var all = first.Concat(await queue.Dequeue(100, TimeSpan.Zero, CancellationToken.None)).ToList();
+        var all = first.Concat(await queue.Read(first[^1].Token.SequenceNumber, 100, TimeSpan.Zero, CancellationToken.None)).ToList();
         Assert.Equal(Enumerable.Range(1, 50), all.Select(b => (int)b.Events[0]));
         Assert.True(all.Zip(all.Skip(1)).All(p => p.First.SequenceToken.CompareTo(p.Second.SequenceToken) < 0), "sequence tokens do not grow with the order");
     }
@@ -37,7 +37,44 @@ public sealed class EventQueueTests(ClusterFixture cluster)
     [Fact]
     public async Task A_read_of_an_idle_queue_returns_nothing_when_its_wait_ends()
     {
-        Assert.Empty(await Queue().Dequeue(10, TimeSpan.FromMilliseconds(200), CancellationToken.None));
+        Assert.Empty(await Queue().Read(0, 10, TimeSpan.FromMilliseconds(200), CancellationToken.None));
+    }
+
+    /// <summary>
+    /// A read's reply can fail to reach its reader (the agent cancelled the read as it stopped, or its silo died with
+    /// the call in flight): its batches must be read again by the next read, not lost with the reply. They leave the
+    /// queue only when a read confirms them.
+    /// </summary>
+    [Fact]
+    public async Task Batches_whose_reply_never_reached_the_reader_are_read_again_until_confirmed()
+    {
+        var queue = Queue();
+        for (var i = 1; i <= 3; i++) await queue.Enqueue(Batch(i));
+        var lost = await queue.Read(0, 10, TimeSpan.Zero, CancellationToken.None); // the reply the reader never got
+
+        var again = await queue.Read(0, 10, TimeSpan.Zero, CancellationToken.None);
+        Assert.Equal([1, 2, 3], again.Select(b => (int)b.Events[0]));
+        Assert.Equal(lost.Select(b => b.Token.SequenceNumber), again.Select(b => b.Token.SequenceNumber));
+        await queue.Enqueue(Batch(4));
+        var next = await queue.Read(again[^1].Token.SequenceNumber, 10, TimeSpan.Zero, CancellationToken.None); // confirms 1..3
+        Assert.Equal([4], next.Select(b => (int)b.Events[0]));
+    }
+
+    /// <summary>
+    /// A read parked by an agent whose silo died (or that moved during a rebalance) must not take the next batches into
+    /// a reply nobody reads: the next read, from the queue's new agent, ends it with nothing and gets them.
+    /// </summary>
+    [Fact]
+    public async Task A_newer_read_ends_a_parked_one_and_gets_the_next_batch()
+    {
+        var queue = Queue();
+        var parked = queue.Read(0, 10, TimeSpan.FromSeconds(20), CancellationToken.None);
+        await Task.Delay(300);
+        var newer = queue.Read(0, 10, TimeSpan.FromSeconds(20), CancellationToken.None);
+        Assert.Empty(await parked.WaitAsync(TimeSpan.FromSeconds(15)));
+
+        await queue.Enqueue(Batch(1));
+        Assert.Equal([1], (await newer.WaitAsync(TimeSpan.FromSeconds(15))).Select(b => (int)b.Events[0]));
     }
 
     [Fact]
@@ -50,7 +87,9 @@ public sealed class EventQueueTests(ClusterFixture cluster)
         for (var i = 0; i < 3; i++) await queue.Enqueue(Batch(i));
         var refused = await Assert.ThrowsAsync<QueueFullException>(() => queue.Enqueue(Batch(3)));
         Assert.Contains("is full (3 batches", refused.Message);
-        Assert.Equal(3, (await queue.Dequeue(10, TimeSpan.Zero, CancellationToken.None)).Length);
+        var read = await queue.Read(0, 10, TimeSpan.Zero, CancellationToken.None);
+        Assert.Equal(3, read.Length);
+        await queue.Read(read[^1].Token.SequenceNumber, 10, TimeSpan.Zero, CancellationToken.None); // confirmed: room again
         await queue.Enqueue(Batch(4));
     }
 
