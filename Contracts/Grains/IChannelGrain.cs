@@ -23,19 +23,20 @@ public interface IChannelGrain : IGrainWithStringKey
     /// <summary>
     /// A gateway with local subscribers joins (or renews its join) for <paramref name="lease"/>: messages are sent to
     /// it until it leaves or the lease runs out. Renews the subscriber lease and returns the head.
-    /// <paramref name="join"/> names this join (the gateway's entry for the channel): a <see cref="Leave"/> ends only the
-    /// join it names, so a late Leave of an earlier entry cannot undo a newer one. <paramref name="fence"/>: on a client's
+    /// <paramref name="join"/> names this join (the gateway's entry for the channel; ids only grow per gateway): a
+    /// <see cref="Leave"/> ends only that join or an older one, and a join older than one the gateway made or left since
+    /// (a head check in flight when its entry closed) changes nothing, so late calls never undo newer ones. <paramref name="fence"/>: on a client's
     /// own channel, the fence of the session the join is for (0 for topics): the newest session's gateway replaces the
     /// others, and a join for an older session than the channel's owner changes nothing. <paramref name="seen"/>: the
     /// newest position the gateway has seen of this channel (null: none); past the stored head in the same epoch, storage
     /// lost what the gateway saw, and the channel starts a new epoch rather than hand those offsets out again.
     /// </summary>
     [Alias("Join")]
-    Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, Guid join, long fence, ChannelPosition? seen);
+    Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, long join, long fence, ChannelPosition? seen);
 
-    /// <summary>The gateway's last local subscriber left: ends <paramref name="join"/> if it is still the gateway's join.</summary>
+    /// <summary>The gateway's last local subscriber left: ends the gateway's join unless it is newer than <paramref name="join"/>.</summary>
     [Alias("Leave")]
-    Task Leave(string gatewayId, Guid join);
+    Task Leave(string gatewayId, long join);
 
     /// <summary>Renews the subscriber lease (keeps the generator running) and returns the head.</summary>
     [Alias("Touch")]

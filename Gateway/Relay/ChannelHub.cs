@@ -216,8 +216,10 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
         private IChannelSink[] _sinks = [];
 
         public string Name { get; } = name;
-        /// <summary>Names this entry's join at the grain: a late Leave of an earlier entry cannot end a newer one's.</summary>
-        internal Guid JoinId { get; } = Guid.NewGuid();
+        /// <summary>Names this entry's join at the grain. Ids grow, so a late call of an earlier entry (its Leave, or its head
+        /// check's Join) cannot undo a newer entry's join.</summary>
+        internal long JoinId { get; } = Interlocked.Increment(ref s_joins);
+        private static long s_joins;
         /// <summary>The newest session fence among the local subscribers (a client's own channel: its one session).</summary>
         internal long Fence => Volatile.Read(ref _sinks).Select(s => s.Fence).DefaultIfEmpty().Max();
         internal SemaphoreSlim Gate { get; } = new(1, 1);

@@ -37,6 +37,7 @@ public sealed class ChannelGrain(
     private readonly HistoryRing _ring = new();
     private IChannelLog _log = null!;
     private readonly Dictionary<string, Joined> _gateways = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Join, DateTimeOffset Until)> _left = new(StringComparer.Ordinal); // the newest join each gateway left
     private IGrainTimer? _generatorTimer;
     private DateTimeOffset _leaseRenewedAt;
     private readonly List<ChannelMessage> _staged = []; // numbered and in the ring, not stored yet
@@ -124,12 +125,14 @@ public sealed class ChannelGrain(
         return Task.FromResult(new HistoryPage(_epoch, head, true, _ring.After(afterOffset, head, Math.Max(max, 1)), first));
     }
 
-    public async Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, Guid join, long fence, ChannelPosition? seen)
+    public async Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, long join, long fence, ChannelPosition? seen)
     {
         _log.KeepNumbering();
         if (seen is not null && seen.Epoch == _epoch && seen.Offset > _storedHead) await RenumberAfterLossAsync(seen, gateway.GatewayId);
         var now = time.GetUtcNow();
         DropExpiredJoins(now);
+        // A join the gateway has since replaced or left: its head check was in flight when its entry closed.
+        if (_gateways.TryGetValue(gateway.GatewayId, out var newer) && newer.Join > join || _left.GetValueOrDefault(gateway.GatewayId).Join >= join) return await Touch();
         var expires = now + lease;
         if (ChannelNames.TryGetClientId(Name, out _))
         {
@@ -153,11 +156,16 @@ public sealed class ChannelGrain(
         return await Touch();
     }
 
-    public Task Leave(string gatewayId, Guid join)
+    public Task Leave(string gatewayId, long join)
     {
-        if (_gateways.TryGetValue(gatewayId, out var joined) && joined.Join == join) _gateways.Remove(gatewayId);
+        if (_gateways.TryGetValue(gatewayId, out var joined) && joined.Join > join) return Task.CompletedTask;
+        _gateways.Remove(gatewayId);
+        // Remembered while a late join of it could still arrive (Orleans drops a call older than its response timeout).
+        _left[gatewayId] = (Math.Max(join, _left.GetValueOrDefault(gatewayId).Join), time.GetUtcNow() + LateCallWindow);
         return Task.CompletedTask;
     }
+
+    private static readonly TimeSpan LateCallWindow = TimeSpan.FromMinutes(2);
 
     public Task<ChannelHead> Touch()
     {
@@ -215,6 +223,7 @@ public sealed class ChannelGrain(
 
     private void DropExpiredJoins(DateTimeOffset now)
     {
+        foreach (var (id, _) in _left.Where(l => l.Value.Until < now).ToArray()) _left.Remove(id);
         foreach (var (id, joined) in _gateways.Where(g => g.Value.Expires < now).ToArray())
         {
             logger.LogInformation("Channel {Channel}: gateway {Gateway} did not renew its join; no longer sending to it", Name, id);
@@ -325,7 +334,7 @@ public sealed class ChannelGrain(
         public IAsyncStream<DeliveryBatch> Stream { get; } = stream;
         public DateTimeOffset Expires { get; set; }
         /// <summary>The gateway's entry this join is for (see <see cref="IChannelGrain.Join"/>).</summary>
-        public Guid Join { get; set; }
+        public long Join { get; set; }
     }
 
     private static string NewEpoch() => Guid.NewGuid().ToString("N")[..12];

@@ -27,8 +27,7 @@ public sealed class JoinTests(ClusterFixture cluster)
         await using var membership = await hub.JoinAsync(topic, session, CancellationToken.None);
         var grain = cluster.Grains.GetGrain<IChannelGrain>(topic);
 
-        var earlier = Guid.NewGuid();
-        await grain.Leave(hub.Route.GatewayId, earlier); // names a join this gateway no longer has
+        await grain.Leave(hub.Route.GatewayId, 0); // names an earlier join of this gateway (ids grow)
         await grain.Publish("still joined", null);
 
         Assert.Equal("still joined", await NextMessageAsync(session, topic));
@@ -50,7 +49,7 @@ public sealed class JoinTests(ClusterFixture cluster)
         await using var membership = await Hub(1).JoinAsync(channel, session, CancellationToken.None);
 
         var stale = Hub(2).Route;
-        var head = await grain.Join(stale, TimeSpan.FromMinutes(1), Guid.NewGuid(), older, null);
+        var head = await grain.Join(stale, TimeSpan.FromMinutes(1), 1, older, null);
         Assert.Equal(newer, head.Owner); // what tells the old session it was replaced
         await grain.Publish("to the newer session", null);
 
@@ -74,7 +73,7 @@ public sealed class JoinTests(ClusterFixture cluster)
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
 
         var stale = Hub(2).Route;
-        var head = await grain.Join(stale, TimeSpan.FromMinutes(1), Guid.NewGuid(), replaced.Fence, null);
+        var head = await grain.Join(stale, TimeSpan.FromMinutes(1), 1, replaced.Fence, null);
         Assert.Equal(newest.Fence, head.Owner);
         Assert.DoesNotContain(stale.GatewayId, (await grain.GetSnapshot()).Gateways);
     }
@@ -89,15 +88,38 @@ public sealed class JoinTests(ClusterFixture cluster)
     {
         var grain = cluster.Grains.GetGrain<IChannelGrain>(TestStreams.NewId("dead-join"));
         var dead = new GatewayRoute($"dead-gateway-{Guid.NewGuid():N}", 1);
-        await grain.Join(dead, TimeSpan.FromMilliseconds(200), Guid.NewGuid(), 0, null);
+        await grain.Join(dead, TimeSpan.FromMilliseconds(200), 1, 0, null);
         Assert.Contains(dead.GatewayId, (await grain.GetSnapshot()).Gateways);
         await Task.Delay(TimeSpan.FromMilliseconds(600)); // past its lease
 
         var live = Hub(1).Route;
-        var join = Guid.NewGuid();
+        var join = long.MaxValue; // newer than any the gateway made
         await grain.Join(live, TimeSpan.FromMinutes(1), join, 0, null);
         Assert.Equal([live.GatewayId], (await grain.GetSnapshot()).Gateways);
         await grain.Leave(live.GatewayId, join);
+    }
+
+    /// <summary>
+    /// Issue 16.1 (b): a head check's Join is in flight when its entry closes (the last subscriber left, the Leave went
+    /// out) and lands late, after a newer entry joined, or after nothing did. It must not join the gateway again, nor
+    /// take the newer entry's place so that the newer entry's Leave no longer ends the join.
+    /// </summary>
+    [Fact]
+    public async Task A_head_check_join_landing_after_its_entry_left_changes_nothing()
+    {
+        var grain = cluster.Grains.GetGrain<IChannelGrain>(TestStreams.NewId("late-join"));
+        var gateway = new GatewayRoute($"gateway-{Guid.NewGuid():N}", 1);
+        var lease = TimeSpan.FromMinutes(1);
+
+        await grain.Join(gateway, lease, 4, 0, null);
+        await grain.Leave(gateway.GatewayId, 4);
+        await grain.Join(gateway, lease, 4, 0, null); // late
+        Assert.Empty((await grain.GetSnapshot()).Gateways);
+
+        await grain.Join(gateway, lease, 5, 0, null); // a newer entry
+        await grain.Join(gateway, lease, 4, 0, null); // late again
+        await grain.Leave(gateway.GatewayId, 5);
+        Assert.Empty((await grain.GetSnapshot()).Gateways);
     }
 
     private static async Task<string> NextMessageAsync(SubscriberSession session, string channel, bool skipGenerated = false)
