@@ -27,8 +27,9 @@ await RunAsync("fanout", 1, async () =>
 {
     // Three gateways (the product's shape), and one gateway against the one bare relay (the same process count).
     var rates = quick ? new[] { 10, 50, 100 } : [2, 5, 10, 20, 50];
-    var figures = await Scenarios.FanoutAsync(logs, quick ? 1_000 : 10_000, 3, rates, TimeSpan.FromSeconds(quick ? 5 : 10));
-    figures.Merge(await Scenarios.FanoutAsync(logs, quick ? 1_000 : 10_000, 1, rates, TimeSpan.FromSeconds(quick ? 5 : 10), "fanout.oneGateway"));
+    var (step, settle) = (TimeSpan.FromSeconds(quick ? 5 : 10), TimeSpan.FromSeconds(quick ? 20 : 60));
+    var figures = await Scenarios.FanoutAsync(logs, quick ? 1_000 : 10_000, 3, rates, step, settle);
+    figures.Merge(await Scenarios.FanoutAsync(logs, quick ? 1_000 : 10_000, 1, rates, step, settle, "fanout.oneGateway"));
     return figures;
 });
 await RunAsync("history", runs, () => Scenarios.HistoryAsync(logs, quick ? 200 : 500));
