@@ -3,15 +3,15 @@ using LongLived.Contracts;
 using LongLived.Contracts.Grains;
 using LongLived.Gateway.Admin;
 using LongLived.Gateway.Options;
+using LongLived.Gateway.Resume;
 using Microsoft.Extensions.Options;
 
 namespace LongLived.Gateway.Relay;
 
 /// <summary>
-/// The resume protocol of one Subscribe call. Per channel: join the live stream first (buffering), read the history
-/// after the client's position and send it, then relay live messages. The history is the truth and the stream the
-/// fast path: an offset already delivered is dropped, a hole is filled from history before anything later is sent,
-/// and what history no longer has is reported (<see cref="Response.Unrecoverable"/>), never skipped silently.
+/// One Subscribe call's relay. Per channel: join the live stream first (buffering), read the history after the
+/// client's position and send it, then relay live messages. What to send, drop, fill or report lost is decided by
+/// <see cref="ResumeRules"/> (docs/resume.md); this type does the reads and the writes.
 /// </summary>
 public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<SessionRelay> logger)
 {
@@ -77,75 +77,49 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
         var grain = grains.GetGrain<IChannelGrain>(channel);
         if (position is null)
         {
-            // A new subscriber starts at the head (the one its join just returned, if it joined): it gets everything
-            // published from now on.
+            // The head its join just returned, if it joined.
             var head = joinedAt ?? await grain.Touch();
-            return new Start(new ChannelCursor(channel, head.Epoch, head.Head), new HistoryPage(head.Epoch, head.Head, true, [], head.Head + 1), Resume.None);
+            return new Start(ResumeRules.StartAtHead(channel, head), new HistoryPage(head.Epoch, head.Head, true, [], head.Head + 1), Resume.None);
         }
         var page = await grain.Read(position.Offset, position.Epoch, _pageSize);
         metrics.Resumed(page.Recoverable);
-        if (page.Recoverable) return new Start(new ChannelCursor(channel, page.Epoch, position.Offset), page, Resume.Recovered);
-
+        var cursor = ResumeRules.StartAt(channel, new ChannelPosition(position.Offset, position.Epoch), page);
+        if (page.Recoverable) return new Start(cursor, page, Resume.Recovered);
         logger.LogInformation("Channel {Channel}: position {Offset}@{Epoch} not recoverable (now {Head}@{CurrentEpoch}); continuing from now",
             channel, position.Offset, position.Epoch, page.Head, page.Epoch);
-        var cursor = new ChannelCursor(channel, page.Epoch, page.Head);
-        cursor.Jump(page.Epoch, page.Head);
         return new Start(cursor, page, Resume.Unrecoverable);
     }
 
     private async Task OnMessageAsync(ChannelCursor cursor, ChannelMessage message, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
-        if (message.Epoch != cursor.Epoch)
+        var step = ResumeRules.OnLive(cursor, message);
+        if (step == LiveStep.AskHead)
         {
-            // Either a late message of an older numbering, or the channel restarted its numbering (state lost).
-            var head = await grains.GetGrain<IChannelGrain>(cursor.Channel).Touch();
-            if (head.Epoch != message.Epoch) return;
-            // The old numbering's undelivered tail is gone: say so, then deliver the new numbering from its first offset
-            // still in history (the fill below), not from this message.
-            logger.LogWarning("Channel {Channel}: epoch changed {Old} -> {New}; the client is told earlier messages are lost",
-                cursor.Channel, cursor.Epoch, message.Epoch);
-            cursor.Jump(message.Epoch, 0);
+            var old = cursor.Epoch;
+            if (!ResumeRules.EnterNewEpoch(cursor, await grains.GetGrain<IChannelGrain>(cursor.Channel).Touch(), message)) return;
+            logger.LogWarning("Channel {Channel}: epoch changed {Old} -> {New}; the client is told earlier messages are lost", cursor.Channel, old, message.Epoch);
+            step = ResumeRules.OnLive(cursor, message);
         }
-        if (message.Offset <= cursor.Last)
+        if (step == LiveStep.FillFirst)
         {
-            metrics.DuplicateDropped(); // already delivered (history fill or a redelivery)
+            await FillAsync(cursor, message.Offset - 1, writer, ct);
+            var filled = cursor.Last;
+            step = ResumeRules.AfterFill(cursor, message);
+            if (step == LiveStep.SendAfterLoss) logger.LogWarning("Channel {Channel}: offsets {From}..{To} missing from history", cursor.Channel, filled + 1, message.Offset - 1);
+        }
+        if (step == LiveStep.Drop)
+        {
+            metrics.DuplicateDropped(); // already delivered (history fill or a redelivery), or late
             return;
-        }
-        if (message.Offset > cursor.Last + 1) await FillAsync(cursor, message.Offset - 1, writer, ct);
-        if (message.Epoch != cursor.Epoch || message.Offset <= cursor.Last)
-        {
-            metrics.DuplicateDropped();
-            return;
-        }
-        if (message.Offset > cursor.Last + 1)
-        {
-            // History could not supply the hole although it should have: report it rather than skip it silently.
-            logger.LogWarning("Channel {Channel}: offsets {From}..{To} missing from history", cursor.Channel, cursor.Last + 1, message.Offset - 1);
-            cursor.Jump(message.Epoch, message.Offset - 1);
         }
         await SendAsync(cursor, message, live: true, writer, ct);
     }
 
-    /// <summary>
-    /// Tail loss: what the head check saw a round ago and the live path has still not delivered is filled from history.
-    /// Not the newest head: under a burst the live path lags behind it, and filling then would race the live copies to
-    /// a history that may already have trimmed them (reporting as lost what was only late). A new numbering is acted
-    /// on at once: the old one's undelivered tail is gone either way, and so is what a new activation stored before this
-    /// gateway joined it again (<paramref name="restarted"/>: it never sent that here).
-    /// </summary>
-    private Task OnHeadAsync(ChannelCursor cursor, ChannelHead head, bool restarted, IServerStreamWriter<Response> writer, CancellationToken ct)
-    {
-        if (head.Epoch != cursor.Epoch) return FillAsync(cursor, ulong.MaxValue, writer, ct);
-        if (restarted) return head.Head > cursor.Last ? FillAsync(cursor, head.Head, writer, ct) : Task.CompletedTask;
-        var overdue = cursor.HeadSeenBefore(head.Head);
-        return overdue > cursor.Last ? FillAsync(cursor, overdue.Value, writer, ct) : Task.CompletedTask;
-    }
+    /// <summary>Tail loss: fills what the head says is overdue (<see cref="ResumeRules.FillTarget"/>).</summary>
+    private Task OnHeadAsync(ChannelCursor cursor, ChannelHead head, bool restarted, IServerStreamWriter<Response> writer, CancellationToken ct) =>
+        ResumeRules.FillTarget(cursor, head, restarted) is { } target ? FillAsync(cursor, target, writer, ct) : Task.CompletedTask;
 
-    /// <summary>
-    /// Sends history until the cursor reaches <paramref name="target"/>. What history cannot serve (an older numbering,
-    /// or offsets already trimmed) is reported lost, and the fill goes on from the oldest offset history still holds in
-    /// its current numbering: only what is really gone is skipped.
-    /// </summary>
+    /// <summary>Sends history until the cursor reaches <paramref name="target"/>, page by page (<see cref="ResumeRules.OnPage"/>).</summary>
     private async Task FillAsync(ChannelCursor cursor, ulong target, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
         // A fill may be long: each write flushes (write batching is for live messages), so it is never held in memory whole.
@@ -166,17 +140,17 @@ public sealed class SessionRelay(ChannelHub hub, IGrainFactory grains, GatewayMe
         var grain = grains.GetGrain<IChannelGrain>(cursor.Channel);
         while (cursor.Last < target)
         {
+            var (from, epoch) = (cursor.Last, cursor.Epoch);
             var page = await grain.Read(cursor.Last, cursor.Epoch, _pageSize);
-            if (!page.Recoverable)
+            switch (ResumeRules.OnPage(cursor, page, ref target))
             {
-                var after = Math.Min(page.First - 1, page.Head);
-                logger.LogWarning("Channel {Channel}: cannot fill after {Offset}@{Epoch} (history now holds {First}..{Head}@{NewEpoch}); continuing after {After}",
-                    cursor.Channel, cursor.Last, cursor.Epoch, page.First, page.Head, page.Epoch, after);
-                if (page.Epoch != cursor.Epoch) target = ulong.MaxValue; // the target was an offset of the old numbering
-                cursor.Jump(page.Epoch, after);
-                continue;
+                case FillStep.Jumped:
+                    logger.LogWarning("Channel {Channel}: cannot fill after {Offset}@{Epoch} (history now holds {First}..{Head}@{NewEpoch}); continuing after {After}",
+                        cursor.Channel, from, epoch, page.First, page.Head, page.Epoch, cursor.Last);
+                    continue;
+                case FillStep.Done:
+                    return;
             }
-            if (page.Messages.Count == 0) return;
             foreach (var message in page.Messages) await SendAsync(cursor, message, live: false, writer, ct);
         }
     }

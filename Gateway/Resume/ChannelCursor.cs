@@ -1,6 +1,6 @@
-namespace LongLived.Gateway.Relay;
+namespace LongLived.Gateway.Resume;
 
-/// <summary>Where one call stands in one channel: the numbering and the last offset delivered.</summary>
+/// <summary>Where one call stands in one channel: the epoch and the last offset delivered (docs/resume.md).</summary>
 public sealed class ChannelCursor(string channel, string epoch, ulong last)
 {
     public string Channel { get; } = channel;
@@ -12,11 +12,11 @@ public sealed class ChannelCursor(string channel, string epoch, ulong last)
 
     public void Delivered(ulong offset) => Last = offset;
 
-    /// <summary>The head the head check last saw in this numbering (a jump, the only change of numbering, forgets it).</summary>
+    /// <summary>The head the head check last saw in this epoch (a jump, the only change of epoch, forgets it).</summary>
     private ulong? _headSeen;
 
     /// <summary>
-    /// Records a head of this numbering the head check saw and returns the one it saw a round earlier (null: none).
+    /// Records a head of this epoch the head check saw and returns the one it saw a round earlier (null: none).
     /// Only that one is overdue: the live path may still be carrying everything up to the newest head.
     /// </summary>
     public ulong? HeadSeenBefore(ulong head)
