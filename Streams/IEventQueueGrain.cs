@@ -4,9 +4,13 @@ namespace LongLived.Streams;
 [Alias("ll.IEventQueueGrain")]
 public interface IEventQueueGrain : IGrainWithStringKey
 {
-    /// <summary>Queues one batch; throws <see cref="QueueFullException"/> when the queue holds its capacity.</summary>
+    /// <summary>
+    /// Queues one batch; throws <see cref="QueueFullException"/> when the queue holds its capacity. Neither the batch nor
+    /// a read's batches are copied on a call within the silo: a batch is not changed once queued (its producer made it
+    /// for this call), so the copy Orleans makes by default would cost every event for nothing.
+    /// </summary>
     [Alias("Enqueue")]
-    Task Enqueue(EventBatch batch);
+    Task Enqueue([Immutable] EventBatch batch);
 
     /// <summary>
     /// Up to <paramref name="maxCount"/> batches, oldest first, after confirming every batch up to sequence
@@ -17,5 +21,6 @@ public interface IEventQueueGrain : IGrainWithStringKey
     /// ends the older one with nothing, and reads from the oldest unconfirmed batch (a batch may come twice then).
     /// </summary>
     [Alias("Read")]
+    [return: Immutable]
     Task<EventBatch[]> Read(long after, int maxCount, TimeSpan wait, CancellationToken cancellationToken);
 }

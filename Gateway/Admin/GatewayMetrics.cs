@@ -11,7 +11,9 @@ public sealed class GatewayMetrics
     private readonly UpDownCounter<long> _active;
     private readonly Counter<long> _started;
     private readonly Counter<long> _ended;
-    private readonly Counter<long> _relayed;
+    // Per message: plain counts read by an observable counter when /metrics is scraped (a Counter's Add with a tag
+    // costs an aggregator lookup per message).
+    private long _relayedLive, _relayedHistory;
     private readonly Counter<long> _duplicates;
     private readonly Counter<long> _resumes;
     private readonly Counter<long> _overflows;
@@ -25,7 +27,11 @@ public sealed class GatewayMetrics
         _active = meter.CreateUpDownCounter<long>("longlived.gateway.streams.active", description: "Subscribe streams open now");
         _started = meter.CreateCounter<long>("longlived.gateway.streams.started", description: "Subscribe streams started");
         _ended = meter.CreateCounter<long>("longlived.gateway.streams.ended", description: "Subscribe streams ended, by gRPC status");
-        _relayed = meter.CreateCounter<long>("longlived.gateway.messages.relayed", description: "Messages written to clients, by source (live or history)");
+        meter.CreateObservableCounter("longlived.gateway.messages.relayed", () => new[]
+        {
+            new Measurement<long>(Interlocked.Read(ref _relayedLive), new KeyValuePair<string, object?>("source", "live")),
+            new Measurement<long>(Interlocked.Read(ref _relayedHistory), new KeyValuePair<string, object?>("source", "history")),
+        }, description: "Messages written to clients, by source (live or history)");
         _duplicates = meter.CreateCounter<long>("longlived.gateway.messages.duplicates_dropped", description: "Live messages dropped because the client already had them");
         _resumes = meter.CreateCounter<long>("longlived.gateway.resumes", description: "Channel positions resumed, by outcome (recovered or unrecoverable)");
         _overflows = meter.CreateCounter<long>("longlived.gateway.buffer.overflows", description: "Streams ended because their client was too slow");
@@ -38,7 +44,6 @@ public sealed class GatewayMetrics
         _overflows.Add(0);
         _duplicates.Add(0);
         foreach (var outcome in new[] { "recovered", "unrecoverable" }) _resumes.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
-        foreach (var source in new[] { "live", "history" }) _relayed.Add(0, new KeyValuePair<string, object?>("source", source));
         _ended.Add(0, new KeyValuePair<string, object?>("status", StatusCode.OK.ToString()));
         _rejected.Add(0, new KeyValuePair<string, object?>("reason", "none"));
     }
@@ -58,7 +63,7 @@ public sealed class GatewayMetrics
 
     public void Relayed(bool live, long publishedUnixMs)
     {
-        _relayed.Add(1, new KeyValuePair<string, object?>("source", live ? "live" : "history"));
+        Interlocked.Increment(ref live ? ref _relayedLive : ref _relayedHistory);
         if (live) _latency.Record(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - publishedUnixMs));
     }
 
