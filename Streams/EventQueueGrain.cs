@@ -43,7 +43,16 @@ public sealed class EventQueueGrain(IOptionsMonitor<EventQueueOptions> options) 
 
     public async Task<EventBatch[]> Read(long after, int maxCount, TimeSpan wait, CancellationToken cancellationToken)
     {
-        while (_queue.TryPeek(out var oldest) && oldest.Token.SequenceNumber <= after) _queue.Dequeue();
+        if (after > _sequence)
+        {
+            // A sequence of an earlier activation (on a silo whose clock ran ahead): nothing here was read yet, and what
+            // is queued from now on is numbered past it.
+            _sequence = after;
+        }
+        else
+        {
+            while (_queue.TryPeek(out var oldest) && oldest.Token.SequenceNumber <= after) _queue.Dequeue();
+        }
         // A read still waiting is an older reader's (its agent moved, or its silo died with the call parked here).
         _waiting?.TrySetResult(false);
         _waiting = null;

@@ -16,6 +16,10 @@ public sealed record SessionInfo(Guid SessionId, string GatewayId, IGatewayObser
 [GenerateSerializer, Immutable, Alias("ll.SessionGrant")]
 public sealed record SessionGrant(bool Accepted, long Fence, ChannelPosition? ResumeFrom);
 
+/// <summary>The fence of a client's newest session, and whether it was an Unsubscribe (see <see cref="ChannelHead.Owner"/>).</summary>
+[GenerateSerializer, Immutable, Alias("ll.ChannelOwner")]
+public sealed record ChannelOwner(long Fence, bool Left);
+
 /// <summary>What the client grain holds, for tests and operators.</summary>
 [GenerateSerializer, Immutable, Alias("ll.ClientSnapshot")]
 public sealed record ClientSnapshot(
@@ -64,7 +68,7 @@ public interface IClientGrain : IGrainWithStringKey
     [Alias("GetSnapshot")]
     Task<ClientSnapshot> GetSnapshot();
 
-    /// <summary>The fence of the newest session (0: none yet). Interleaves: a channel activating during a Connect asks for it.</summary>
-    [Alias("GetFence"), Orleans.Concurrency.AlwaysInterleave]
-    Task<long> GetFence();
+    /// <summary>The fence of the newest session or Unsubscribe (0: none yet). Interleaves: a channel activating during a Connect asks for it.</summary>
+    [Alias("GetOwner"), Orleans.Concurrency.AlwaysInterleave]
+    Task<ChannelOwner> GetOwner();
 }

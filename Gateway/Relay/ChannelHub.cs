@@ -81,12 +81,22 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
     /// </summary>
     public async Task RegisterAsync()
     {
-        var known = await cluster.GetGrain<IGatewayDirectory>(0).Register(Route, registry.Reference, DirectoryLease).WaitAsync(CallTimeout);
-        if (!known && _registered) await EnsureSubscribedAsync();
+        bool known;
+        try
+        {
+            known = await cluster.GetGrain<IGatewayDirectory>(0).Register(Route, registry.Reference, DirectoryLease).WaitAsync(CallTimeout);
+        }
+        catch
+        {
+            _recheck = _registered; // the answer may have been "forgotten", lost with the reply
+            throw;
+        }
+        if ((!known || _recheck) && _registered) await EnsureSubscribedAsync(); // throws: checked again next time
+        _recheck = false;
         _registered = true;
     }
 
-    private bool _registered;
+    private bool _registered, _recheck;
 
     /// <summary>
     /// Joins <paramref name="entry"/>'s grain again (renewing the join, or making it anew after a new activation) and hands

@@ -38,6 +38,7 @@ public sealed class ChannelGrain(
     private IChannelLog _log = null!;
     private readonly Dictionary<string, Joined> _gateways = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Join, DateTimeOffset Until)> _left = new(StringComparer.Ordinal); // the newest join each gateway left
+    private readonly HashSet<string> _joinedHere = new(StringComparer.Ordinal); // gateways that joined this activation
     private IGrainTimer? _generatorTimer;
     private DateTimeOffset _leaseRenewedAt;
     private readonly List<ChannelMessage> _staged = []; // numbered and in the ring, not stored yet
@@ -75,7 +76,7 @@ public sealed class ChannelGrain(
         {
             // The owner is the client grain's fence (stored there): a session replaced before this activation stays
             // fenced off, instead of taking the channel back at its gateway's next head check.
-            _owner = await GrainFactory.GetGrain<IClientGrain>(clientId).GetFence().WaitAsync(cancellationToken);
+            (_owner, _ownerLeft) = await GrainFactory.GetGrain<IClientGrain>(clientId).GetOwner().WaitAsync(cancellationToken);
         }
         // This activation knows no joins: gateways with local subscribers join again at once (not awaited: one-way).
         _ = restarts.TellAsync(Name);
@@ -128,7 +129,7 @@ public sealed class ChannelGrain(
     public async Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, long join, long fence, ChannelPosition? seen)
     {
         _log.KeepNumbering();
-        if (seen is not null && seen.Epoch == _epoch && seen.Offset > _storedHead) await RenumberAfterLossAsync(seen, gateway.GatewayId);
+        if (SawLostOffsets(gateway.GatewayId, seen)) await RenumberAfterLossAsync(seen!, gateway.GatewayId);
         var now = time.GetUtcNow();
         DropExpiredJoins(now);
         // A join the gateway has since replaced or left: its head check was in flight when its entry closed.
@@ -175,8 +176,9 @@ public sealed class ChannelGrain(
 
     public Task Claim(long fence, bool left)
     {
-        // Stored by the client grain, which the next activation asks (OnActivateAsync).
-        if (fence <= _owner) return Task.CompletedTask;
+        // Stored by the client grain, which the next activation asks (OnActivateAsync); the same fence again (this
+        // activation read it from the client grain before the claim arrived) carries the same leave.
+        if (fence < _owner) return Task.CompletedTask;
         _owner = fence;
         _ownerLeft = left;
         return Task.CompletedTask;
@@ -193,10 +195,11 @@ public sealed class ChannelGrain(
     /// </summary>
     private async Task RenumberAfterLossAsync(ChannelPosition seen, string gatewayId)
     {
-        // Let writes in flight finish first; appends arriving meanwhile start their own flush, so wait until none runs.
-        while (_flushing is { IsCompleted: false } flushing)
+        // Everything staged is stored (or rolled back) first: appends keep arriving while this waits (the grain is
+        // reentrant), so wait until no write runs and nothing waits for one.
+        while (_staged.Count > 0 || _flushing is { IsCompleted: false })
         {
-            try { await flushing; } catch { /* its callers got the error */ }
+            try { await StoredAsync(_head); } catch { /* its callers got the error; the rollback cleared what was staged */ }
         }
         if (seen.Epoch != _epoch) return; // another join did it meanwhile
         metrics.StorageFailed();
@@ -219,6 +222,17 @@ public sealed class ChannelGrain(
         _flushing = start;
         await start;
         if (_head > 0) await StoredAsync(_head);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="seen"/> proves that storage lost offsets: a gateway saw more of this epoch than storage
+    /// held when this activation opened it (a gateway that has not joined this activation saw only what earlier ones
+    /// stored, even once this one's appends passed that offset again), or more than is stored now.
+    /// </summary>
+    private bool SawLostOffsets(string gatewayId, ChannelPosition? seen)
+    {
+        var before = !_joinedHere.Add(gatewayId);
+        return seen is not null && seen.Epoch == _epoch && seen.Offset > (before ? _storedHead : _openedHead);
     }
 
     private void DropExpiredJoins(DateTimeOffset now)

@@ -110,7 +110,7 @@ public sealed class ClientGrain(
         return Task.CompletedTask;
     }
 
-    public Task<long> GetFence() => Task.FromResult(S.Fence);
+    public Task<ChannelOwner> GetOwner() => Task.FromResult(new ChannelOwner(S.Fence, S.FenceLeft));
 
     public Task<ClientSnapshot> GetSnapshot() => Task.FromResult(new ClientSnapshot(
         Id, S.Session?.SessionId, S.Session?.GatewayId, [.. S.Topics],
@@ -129,6 +129,7 @@ public sealed class ClientGrain(
     private async Task NewFenceAsync(string why, bool left)
     {
         S.Fence = Math.Max(S.Fence + 1, time.GetUtcNow().ToUnixTimeMilliseconds());
+        S.FenceLeft = left;
         await state.WriteOrFailAsync($"client {Id}, {why}");
         await GrainFactory.GetGrain<IChannelGrain>(ChannelNames.ForClient(Id)).Claim(S.Fence, left);
     }

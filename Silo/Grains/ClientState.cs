@@ -19,4 +19,6 @@ public sealed class ClientState
     [Id(8)] public long AcksSinceStart { get; set; }
     /// <summary>When the live session's call reached its gateway, on the client grain's clock (orders Subscribes).</summary>
     [Id(9)] public DateTimeOffset? SessionArrivedAt { get; set; }
+    /// <summary>The fence is an Unsubscribe's, not a session's.</summary>
+    [Id(10)] public bool FenceLeft { get; set; }
 }

@@ -30,8 +30,11 @@ public sealed class GatewayDirectoryGrain(
 
     public async Task<bool> Register(GatewayRoute route, IGatewayObserver gateway, TimeSpan lease)
     {
-        _expires[route.GatewayId] = time.GetUtcNow() + lease;
-        if (state.State.Gateways.TryGetValue(route.GatewayId, out var known) && known.Route == route) return true;
+        var now = time.GetUtcNow();
+        // A lease that ran out may have lost some of its subscriptions to a sweep that failed part-way: say "not known".
+        var live = _expires.GetValueOrDefault(route.GatewayId) >= now;
+        _expires[route.GatewayId] = now + lease;
+        if (state.State.Gateways.TryGetValue(route.GatewayId, out var known) && known.Route == route) return live;
         state.State.Gateways[route.GatewayId] = new GatewayEntry(route, gateway);
         await SaveAsync(CancellationToken.None);
         return false;

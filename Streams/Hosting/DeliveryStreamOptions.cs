@@ -23,7 +23,7 @@ public sealed class DeliveryStreamOptions
     public TimeSpan StreamPollPeriod { get; set; } = TimeSpan.FromMilliseconds(20);
 
     /// <summary>Events a pulling agent hands to one subscriber per delivery call (Orleans' BatchContainerBatchSize).</summary>
-    public int StreamBatchSize { get; set; } = 1;
+    public int StreamBatchSize { get; set; } = 64;
 
     /// <summary>Event-driven: how long a read of an empty queue waits for an event.</summary>
     public TimeSpan StreamReadWait { get; set; } = TimeSpan.FromSeconds(5);

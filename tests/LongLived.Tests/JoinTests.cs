@@ -79,6 +79,26 @@ public sealed class JoinTests(ClusterFixture cluster)
     }
 
     /// <summary>
+    /// An Unsubscribe's fence says "left": a session that missed its EndSession must end with OK, not as replaced, also
+    /// when the Unsubscribe's claim activated the channel and after the channel reactivates.
+    /// </summary>
+    [Fact]
+    public async Task An_unsubscribe_stays_a_leave_across_channel_activations()
+    {
+        var id = TestStreams.NewId("left-owner");
+        var client = cluster.Grains.GetGrain<IClientGrain>(id);
+        var registry = cluster.Gateway1.Services.GetRequiredService<SessionRegistry>();
+        await client.Connect(new SessionInfo(Guid.NewGuid(), registry.GatewayId, registry.Reference, [], TimeSpan.Zero));
+        var grain = cluster.Grains.GetGrain<IChannelGrain>(ChannelNames.ForClient(id));
+        await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+
+        Assert.True(await client.Unsubscribe()); // its claim activates the channel
+        Assert.True((await grain.Touch()).OwnerLeft);
+        await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+        Assert.True((await grain.Touch()).OwnerLeft);
+    }
+
+    /// <summary>
     /// Issue 16.5: a gateway that died without leaving stops renewing its join; the channel forgets it at the next join
     /// of any gateway (a head check), not only when a message is published, so a quiet topic does not keep one join per
     /// dead gateway instance.

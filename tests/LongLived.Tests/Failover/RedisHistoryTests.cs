@@ -195,6 +195,35 @@ public sealed class RedisHistoryTests
     }
 
     /// <summary>
+    /// The same loss when the new activation has already numbered past the offset the gateway saw before that gateway
+    /// joins it: offsets it reused are still offsets the gateway saw, so a gateway's first join of an activation is
+    /// judged against what that activation opened, not against what it stored since.
+    /// </summary>
+    [Fact]
+    public async Task A_reopened_channel_that_already_reused_the_offsets_a_gateway_saw_still_starts_a_new_epoch()
+    {
+        await using var run = await RedisRun.StartAsync([]);
+        var (cluster, db) = (run.Cluster, run.Db);
+        var topic = TestStreams.NewId("reused");
+        var grain = cluster.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IChannelGrain>(topic);
+        LongLived.Contracts.Grains.ChannelMessage seen = null!;
+        for (var i = 1; i <= 3; i++) seen = await grain.Publish($"m{i}", null);
+
+        await db.HashSetAsync($"ll:{{{topic}}}:meta", "head", 1);
+        await db.StreamDeleteAsync($"ll:{{{topic}}}:log", ["2-1", "3-1"]);
+        await db.ExecuteAsync("XSETID", $"ll:{{{topic}}}:log", "1-1");
+        await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+        await grain.Publish("m4", null); // offset 2 again
+        await grain.Publish("m5", null); // offset 3 again: the head is where the gateway saw it
+
+        var head = await grain.Join(new GatewayRoute($"gateway-{Guid.NewGuid():N}", 1), TimeSpan.FromMinutes(1), 1, 0, new ChannelPosition(seen.Offset, seen.Epoch));
+        Assert.NotEqual(seen.Epoch, head.Epoch);
+        var page = await grain.Read(0, head.Epoch, 10);
+        Assert.Equal(["m4", "m5"], page.Messages.Select(m => m.Data)); // carried over, renumbered 1 and 2
+        Assert.Equal([1UL, 2UL], page.Messages.Select(m => m.Offset));
+    }
+
+    /// <summary>
     /// An entry past the stored head (a write whose head never landed) must not block the channel: the append removes it
     /// and writes its own message under that offset (XDEL alone keeps the stream's last id, and XADD would refuse).
     /// </summary>
