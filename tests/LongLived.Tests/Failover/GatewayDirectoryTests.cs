@@ -20,14 +20,8 @@ public sealed class GatewayDirectoryTests
     [Fact]
     public async Task A_gateway_that_stopped_renewing_leaves_no_subscription_in_the_pub_sub_store_and_one_that_renews_again_subscribes_again()
     {
-        var port = ClusterFixture.FreePort();
-        await using var redis = NodeProcess.Redis(port);
-        redis.Start();
-        await NodeProcess.WaitForPortAsync(port, ProcessCluster.StartTimeout, redis);
-        await using var cluster = await OwnCluster.StartAsync([$"--Orleans:Redis=127.0.0.1:{port}", $"--Orleans:ClusterId=directory-{Guid.NewGuid():N}",
-            "--Logging:LogLevel:Default=Critical"]);
-        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}");
-        var server = connection.GetServer($"127.0.0.1:{port}");
+        await using var run = await RedisRun.StartAsync([]);
+        var (cluster, server) = (run.Cluster, run.Server);
 
         var orleans = cluster.Gateway.Services.GetRequiredService<IClusterClient>();
         var dead = new GatewayRoute($"killed-{Guid.NewGuid():N}", 2);

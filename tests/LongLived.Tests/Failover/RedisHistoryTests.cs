@@ -241,28 +241,4 @@ public sealed class RedisHistoryTests
         var entries = await db.StreamRangeAsync($"ll:{{{topic}}}:log");
         Assert.Equal(["m1", "m2"], entries.Select(e => (string)e["d"]!));
     }
-
-    private sealed class RedisRun(NodeProcess redis, OwnCluster cluster, ConnectionMultiplexer connection) : IAsyncDisposable
-    {
-        public OwnCluster Cluster => cluster;
-        public IDatabase Db => connection.GetDatabase();
-
-        public static async Task<RedisRun> StartAsync(string[] common, string[]? gateway = null)
-        {
-            var port = ClusterFixture.FreePort();
-            var redis = NodeProcess.Redis(port);
-            redis.Start();
-            await NodeProcess.WaitForPortAsync(port, ProcessCluster.StartTimeout, redis);
-            var cluster = await OwnCluster.StartAsync([$"--Orleans:Redis=127.0.0.1:{port}", $"--Orleans:ClusterId=history-{Guid.NewGuid():N}",
-                "--Logging:LogLevel:Default=Critical", .. common], gateway: gateway);
-            return new RedisRun(redis, cluster, await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}"));
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await connection.DisposeAsync();
-            await cluster.DisposeAsync();
-            await redis.DisposeAsync();
-        }
-    }
 }
