@@ -204,10 +204,8 @@ public sealed class ChannelGrain(
         if (seen.Epoch != _epoch) return; // another join did it meanwhile
         metrics.StorageFailed();
         var carried = _ring.After(_openedHead, _storedHead, int.MaxValue);
-        var (old, opened) = (_epoch, _openedHead);
-        _epoch = NewEpoch();
-        _head = _storedHead = _openedHead = 0;
-        _ring.TruncateAfter(0);
+        var opened = _openedHead;
+        var old = RestartNumbering();
         foreach (var message in carried)
         {
             var copy = new ChannelMessage(Name, ++_head, _epoch, message.Data, message.PublishedUnixMs) { IdempotencyKey = message.IdempotencyKey };
@@ -289,10 +287,7 @@ public sealed class ChannelGrain(
             // already have reached clients. Handing them out again would make those clients drop the new messages as
             // duplicates; a new epoch tells them what was lost instead.
             metrics.StorageFailed();
-            var old = _epoch;
-            _epoch = NewEpoch();
-            _head = _storedHead = 0;
-            _ring.TruncateAfter(0);
+            var old = RestartNumbering();
             _staged.Clear();
             logger.LogError("Channel {Channel}: {Error}; starting epoch {Epoch} (was {Old}): subscribers are told what was lost", Name, ex.Message, _epoch, old);
             await _log.StartEpochAsync(_epoch, CancellationToken.None);
@@ -352,6 +347,16 @@ public sealed class ChannelGrain(
     }
 
     private static string NewEpoch() => Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>A new epoch from offset 0 in this activation (the caller stores it); returns the old epoch.</summary>
+    private string RestartNumbering()
+    {
+        var old = _epoch;
+        _epoch = NewEpoch();
+        _head = _storedHead = _openedHead = 0;
+        _ring.TruncateAfter(0);
+        return old;
+    }
 
     private void Trim() =>
         _ring.Trim(Math.Max(_history.MaxCount, 1), time.GetUtcNow().Add(-_history.MaxAge).ToUnixTimeMilliseconds());

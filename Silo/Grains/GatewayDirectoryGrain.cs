@@ -32,13 +32,16 @@ public sealed class GatewayDirectoryGrain(
     {
         var now = time.GetUtcNow();
         // A lease that ran out may have lost some of its subscriptions to a sweep that failed part-way: say "not known".
-        var live = _expires.GetValueOrDefault(route.GatewayId) >= now;
+        var live = Renewed(route.GatewayId, now);
         _expires[route.GatewayId] = now + lease;
         if (state.State.Gateways.TryGetValue(route.GatewayId, out var known) && known.Route == route) return live;
         state.State.Gateways[route.GatewayId] = new GatewayEntry(route, gateway);
         await SaveAsync(CancellationToken.None);
         return false;
     }
+
+    /// <summary>Whether the gateway's lease still runs.</summary>
+    private bool Renewed(string gatewayId, DateTimeOffset now) => _expires.GetValueOrDefault(gatewayId) >= now;
 
     /// <summary>A failed write (storage down) does not fail the gateway's registration: the list is in memory, and the sweep writes it again.</summary>
     private async Task SaveAsync(CancellationToken cancellationToken)
@@ -58,13 +61,13 @@ public sealed class GatewayDirectoryGrain(
     public Task<IReadOnlyList<IGatewayObserver>> Live()
     {
         var now = time.GetUtcNow();
-        return Task.FromResult<IReadOnlyList<IGatewayObserver>>([.. state.State.Gateways.Values.Where(g => _expires.GetValueOrDefault(g.Route.GatewayId) >= now).Select(g => g.Gateway)]);
+        return Task.FromResult<IReadOnlyList<IGatewayObserver>>([.. state.State.Gateways.Values.Where(g => Renewed(g.Route.GatewayId, now)).Select(g => g.Gateway)]);
     }
 
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var dead = state.State.Gateways.Values.Where(g => _expires.GetValueOrDefault(g.Route.GatewayId) < now).ToArray();
+        var dead = state.State.Gateways.Values.Where(g => !Renewed(g.Route.GatewayId, now)).ToArray();
         if (dead.Length == 0)
         {
             if (_unsaved) await SaveAsync(cancellationToken);
