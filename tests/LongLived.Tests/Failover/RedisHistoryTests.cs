@@ -135,9 +135,7 @@ public sealed class RedisHistoryTests
         var seen = await call.ResponseStream.TakeAsync(3, topic);
         var epoch = seen[0].Epoch;
 
-        // The rollback: the head back to 1 and the entries after it gone.
-        await db.HashSetAsync($"ll:{{{topic}}}:meta", "head", 1);
-        await db.StreamDeleteAsync($"ll:{{{topic}}}:log", ["2-1", "3-1"]);
+        await RollBackToFirstAsync(db, topic);
 
         PublishResponse published;
         for (var attempt = 1; ; attempt++)
@@ -179,10 +177,7 @@ public sealed class RedisHistoryTests
         for (var i = 1; i <= 3; i++) await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = $"m{i}" });
         var epoch = (await call.ResponseStream.TakeAsync(3, topic))[0].Epoch;
 
-        // The older state, as Redis restored from it has it: head 1, entries after it gone, and the stream's last id back at 1.
-        await db.HashSetAsync($"ll:{{{topic}}}:meta", "head", 1);
-        await db.StreamDeleteAsync($"ll:{{{topic}}}:log", ["2-1", "3-1"]);
-        await db.ExecuteAsync("XSETID", $"ll:{{{topic}}}:log", "1-1");
+        await RollBackToFirstAsync(db, topic);
         await cluster.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IChannelGrain>(topic).AsReference<IGrainManagementExtension>().DeactivateOnIdle();
 
         await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "m4" });
@@ -209,9 +204,7 @@ public sealed class RedisHistoryTests
         LongLived.Contracts.Grains.ChannelMessage seen = null!;
         for (var i = 1; i <= 3; i++) seen = await grain.Publish($"m{i}", null);
 
-        await db.HashSetAsync($"ll:{{{topic}}}:meta", "head", 1);
-        await db.StreamDeleteAsync($"ll:{{{topic}}}:log", ["2-1", "3-1"]);
-        await db.ExecuteAsync("XSETID", $"ll:{{{topic}}}:log", "1-1");
+        await RollBackToFirstAsync(db, topic);
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
         await grain.Publish("m4", null); // offset 2 again
         await grain.Publish("m5", null); // offset 3 again: the head is where the gateway saw it
@@ -240,5 +233,16 @@ public sealed class RedisHistoryTests
         Assert.Equal(2UL, second.Offset);
         var entries = await db.StreamRangeAsync($"ll:{{{topic}}}:log");
         Assert.Equal(["m1", "m2"], entries.Select(e => (string)e["d"]!));
+    }
+
+    /// <summary>
+    /// A channel of three messages as Redis restored from an older state has it: head 1, the entries after it gone, and
+    /// the stream's last id back at 1.
+    /// </summary>
+    private static async Task RollBackToFirstAsync(IDatabase db, string topic)
+    {
+        await db.HashSetAsync($"ll:{{{topic}}}:meta", "head", 1);
+        await db.StreamDeleteAsync($"ll:{{{topic}}}:log", ["2-1", "3-1"]);
+        await db.ExecuteAsync("XSETID", $"ll:{{{topic}}}:log", "1-1");
     }
 }
