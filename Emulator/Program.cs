@@ -81,7 +81,7 @@ root.SetAction(async (parsed, _) =>
 
     try
     {
-        AddressParser.Parse(settings.Address);
+        LongLived.Client.GatewayAddresses.Parse(settings.Address);
     }
     catch (FormatException ex)
     {

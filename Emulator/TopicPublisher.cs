@@ -1,11 +1,13 @@
-using Grpc.Core;
-using LongLived.Contracts;
+using LongLived.Client;
 
 namespace LongLived.Emulator;
 
-/// <summary>Publishes to each topic at a steady rate, with an idempotency key so a retried publish cannot append twice.</summary>
-public sealed class TopicPublisher(Longlived.LonglivedClient grpc, EmulatorSettings settings, Tokens tokens, RunMetrics metrics, ILogger logger)
+/// <summary>Publishes to each topic at a steady rate; the library retries with the same idempotency key, so nothing is appended twice.</summary>
+public sealed class TopicPublisher(LongLivedClient client, EmulatorSettings settings, RunMetrics metrics, ILogger logger)
 {
+    /// <summary>A publish still failing after this long is counted as failed and the next one goes ahead.</summary>
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(10);
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         if (settings.PublishRate <= 0 || settings.Topics.Count == 0) return;
@@ -19,29 +21,24 @@ public sealed class TopicPublisher(Longlived.LonglivedClient grpc, EmulatorSetti
                 foreach (var topic in settings.Topics) await PublishAsync(topic, sequence, cancellationToken);
             }
         }
-        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The run ended with a publish in flight: grpc-dotnet reports the cancelled call as RpcException(Cancelled).
         }
     }
 
     private async Task PublishAsync(string topic, long sequence, CancellationToken cancellationToken)
     {
-        var request = new PublishRequest { Channel = topic, Data = $"{topic} #{sequence}", IdempotencyKey = $"{settings.IdPrefix}{topic}-{sequence}" };
-        for (var attempt = 1; attempt <= 3; attempt++)
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attempt.CancelAfter(GiveUpAfter);
+        try
         {
-            try
-            {
-                await grpc.PublishAsync(request, new CallOptions(tokens.ForPublisher(), DateTime.UtcNow.AddSeconds(10), cancellationToken).WithWaitForReady());
-                Interlocked.Increment(ref metrics.Published);
-                return;
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Unauthenticated && !cancellationToken.IsCancellationRequested)
-            {
-                if (ex.StatusCode == StatusCode.Unauthenticated) tokens.Forget(tokens.PublisherId);
-                logger.LogWarning("Publish to {Topic} failed ({Status}), attempt {Attempt}", topic, ex.StatusCode, attempt);
-            }
+            await client.PublishAsync(topic, $"{topic} #{sequence}", $"{settings.IdPrefix}{topic}-{sequence}", attempt.Token);
+            Interlocked.Increment(ref metrics.Published);
         }
-        Interlocked.Increment(ref metrics.PublishFailures);
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is Grpc.Core.RpcException or OperationCanceledException)
+        {
+            logger.LogWarning("Publish to {Topic} failed: {Error}", topic, ex.Message);
+            Interlocked.Increment(ref metrics.PublishFailures);
+        }
     }
 }

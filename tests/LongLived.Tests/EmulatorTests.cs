@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LongLived.Tests;
 
-public sealed class AddressParserTests
+public sealed class GatewayAddressesTests
 {
     [Theory]
     [InlineData("static::7071,:7072,:7073", "127.0.0.1:7071,127.0.0.1:7072,127.0.0.1:7073")]
@@ -14,8 +14,8 @@ public sealed class AddressParserTests
     [InlineData("https://gw.example:443", "gw.example:443")]
     public void Parses_the_original_and_the_usual_forms(string address, string expected)
     {
-        var parsed = AddressParser.Parse(address);
-        Assert.Equal(expected, string.Join(',', parsed.Select(e => $"{e.Host}:{e.Port}")));
+        var parsed = LongLived.Client.GatewayAddresses.Parse(address);
+        Assert.Equal(expected, string.Join(',', parsed.Endpoints.Select(e => $"{e.Host}:{e.Port}")));
     }
 
     [Theory]
@@ -24,7 +24,17 @@ public sealed class AddressParserTests
     [InlineData("static::notaport")]
     [InlineData("static::99999")]
     [InlineData("https://x")]
-    public void Rejects_what_it_cannot_use(string address) => Assert.Throws<FormatException>(() => AddressParser.Parse(address));
+    [InlineData("dns:///a:1,b:2")]
+    [InlineData("dns:///noport")]
+    public void Rejects_what_it_cannot_use(string address) => Assert.Throws<FormatException>(() => LongLived.Client.GatewayAddresses.Parse(address));
+
+    [Fact]
+    public void A_dns_name_is_resolved_by_the_connection_not_listed()
+    {
+        var parsed = LongLived.Client.GatewayAddresses.Parse("dns:///gateways.longlived:7071");
+        Assert.Equal("gateways.longlived:7071", parsed.DnsTarget);
+        Assert.Empty(parsed.Endpoints);
+    }
 }
 
 [Collection(ClusterCollection.Name)]

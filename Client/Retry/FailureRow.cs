@@ -1,0 +1,24 @@
+using System.Diagnostics;
+using Grpc.Core;
+
+namespace LongLived.Client.Retry;
+
+/// <summary>The failures in a row of one subscription or call, as the retry policy sees them.</summary>
+internal sealed class FailureRow(string? clientId, int addressCount)
+{
+    private int _attempts;
+    private int _notReached;
+    private long _firstAt;
+
+    public RetryContext Add(Status status, bool reachedGateway)
+    {
+        if (_attempts++ == 0) _firstAt = Stopwatch.GetTimestamp();
+        _notReached = reachedGateway ? 0 : _notReached + 1;
+        return new RetryContext(clientId, _attempts, Stopwatch.GetElapsedTime(_firstAt), status, reachedGateway, _notReached, addressCount);
+    }
+
+    /// <summary>A message arrived: the next failure starts a new row.</summary>
+    public void Clear() => (_attempts, _notReached) = (0, 0);
+
+    public int Attempts => _attempts;
+}
