@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using LongLived.Client.Retry;
 using LongLived.Client.Tokens;
@@ -29,7 +30,7 @@ public sealed class LongLivedClient : IAsyncDisposable, IDisposable
         Addresses = GatewayAddresses.Parse(options.Address);
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<LongLivedClient>();
         _connection = GatewayConnection.Create(Addresses, options, loggerFactory);
-        Grpc = new Longlived.LonglivedClient(_connection);
+        Grpc = new Longlived.LonglivedClient(_connection.Intercept([.. options.Interceptors]));
         Tokens = new TokenCache(options.TokenProvider, options.TokenRefreshBefore, TimeProvider.System);
     }
 
@@ -196,10 +197,14 @@ public sealed class LongLivedClient : IAsyncDisposable, IDisposable
         _ => false,
     };
 
-    /// <summary>False when the call failed before any byte reached a gateway: the connection to the picked address could not be made.</summary>
+    /// <summary>
+    /// False when the call failed before any byte reached a gateway: the balancer's connection to the address failed
+    /// ("Error connecting to subchannel"), or the picked connection was refused ("Error starting gRPC call").
+    /// </summary>
     internal static bool ReachedGateway(RpcException ex) =>
-        !(ex.StatusCode == StatusCode.Unavailable && ex.Status.DebugException is HttpRequestException
-          && ex.Status.Detail.StartsWith("Error starting gRPC call", StringComparison.Ordinal));
+        !(ex.StatusCode == StatusCode.Unavailable
+          && (ex.Status.DebugException is System.Net.Sockets.SocketException
+              || ex.Status.DebugException is HttpRequestException && ex.Status.Detail.StartsWith("Error starting gRPC call", StringComparison.Ordinal)));
 
     internal void Register(Subscription subscription) => _subscriptions[subscription.ClientId] = subscription;
 

@@ -1,3 +1,4 @@
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client.Balancer;
 using LongLived.Client.Positions;
 using LongLived.Client.Retry;
@@ -18,6 +19,9 @@ public sealed class LongLivedClientOptions
 
     /// <summary>Changes the HTTP handler before the connection is made: certificates, proxies.</summary>
     public Action<SocketsHttpHandler>? ConfigureHttpHandler { get; set; }
+
+    /// <summary>Interceptors every call of the client goes through, the first outermost (logging, headers, tests).</summary>
+    public IList<Interceptor> Interceptors { get; } = [];
 
     /// <summary>A load balancer to use instead of round robin (e.g. one that reports to channelz).</summary>
     public LoadBalancerFactory? LoadBalancer { get; set; }

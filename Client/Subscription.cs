@@ -84,9 +84,9 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
                 if (_unsubscribed.IsCancellationRequested) return new Step(null, new End(CloseReason.Unsubscribed, null));
                 if (_call is null)
                 {
-                    var headers = await client.Tokens.HeadersAsync(clientId, token);
-                    Connect(headers, token);
-                    await OnHeadersAsync(await _call!.ResponseHeadersAsync);
+                    _attempt = CancellationTokenSource.CreateLinkedTokenSource(token, _unsubscribed.Token);
+                    Connect(await client.Tokens.HeadersAsync(clientId, _attempt.Token));
+                    OnHeaders(await _call!.ResponseHeadersAsync);
                 }
                 if (_options.MaxSilence is { } silence) _attempt!.CancelAfter(silence);
                 if (!await _call!.ResponseStream.MoveNext(_attempt!.Token))
@@ -110,7 +110,7 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
             {
                 (failure, reached) = (new Status(StatusCode.Unauthenticated, ex.Message), false);
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && _attempt?.IsCancellationRequested == true)
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && _attempt?.IsCancellationRequested == true && _options.MaxSilence is not null)
             {
                 failure = new Status(StatusCode.Unavailable, $"nothing arrived for {_options.MaxSilence}: restarting the stream");
             }
@@ -123,14 +123,13 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
         }
     }
 
-    private void Connect(Metadata? headers, CancellationToken token)
+    private void Connect(Metadata? headers)
     {
         var request = new Request { Id = clientId };
         request.Topics.AddRange(topics);
         foreach (var (channel, position) in _positions) request.Positions[channel] = new Position { Offset = position.Offset, Epoch = position.Epoch };
-        _attempt = CancellationTokenSource.CreateLinkedTokenSource(token, _unsubscribed.Token);
-        if (_options.MaxSilence is { } silence) _attempt.CancelAfter(silence); // the response headers too
-        _call = client.Grpc.Subscribe(request, new CallOptions(headers, cancellationToken: _attempt.Token));
+        if (_options.MaxSilence is { } silence) _attempt!.CancelAfter(silence); // the response headers too
+        _call = client.Grpc.Subscribe(request, new CallOptions(headers, cancellationToken: _attempt!.Token));
     }
 
     /// <summary>Ends the current call, if any; whatever it still reports is ignored (a newer call may already run).</summary>
@@ -142,7 +141,7 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
         _attempt = null;
     }
 
-    private Task OnHeadersAsync(Metadata headers)
+    private void OnHeaders(Metadata headers)
     {
         var args = new SubscribedEventArgs(clientId, headers.GetValue("ll-session"),
             Channels(headers.GetValue("ll-resume-recovered")), Channels(headers.GetValue("ll-resume-unrecoverable")), _subscribedBefore);
@@ -150,7 +149,6 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
         client.Logger.LogDebug("Subscribed as {ClientId} (session {Session}; recovered {Recovered}, unrecoverable {Unrecoverable})",
             clientId, args.SessionId, args.Recovered.Count, args.Unrecoverable.Count);
         client.OnSubscribed(args);
-        return Task.CompletedTask;
 
         static IReadOnlyList<string> Channels(string? header) => string.IsNullOrEmpty(header) ? []
             : [.. header.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString)];

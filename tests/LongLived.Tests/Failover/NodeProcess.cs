@@ -80,6 +80,12 @@ public sealed class NodeProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>SIGSTOP: the process stops answering while its sockets stay open (a half-open gateway).</summary>
+    public void Freeze() => _ = SysKill(Pid ?? throw new InvalidOperationException($"{Name} is not running"), 19);
+
+    /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
+    public void Thaw() => _ = SysKill(Pid ?? throw new InvalidOperationException($"{Name} is not running"), 18);
+
     /// <summary>SIGTERM, then wait for a graceful exit.</summary>
     public async Task TerminateAsync(TimeSpan timeout)
     {
