@@ -11,6 +11,7 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY Contracts/Contracts.csproj Contracts/
 COPY Channelz/Channelz.csproj Channelz/
+COPY Client/LongLived.Client.csproj Client/
 COPY Streams/Streams.csproj Streams/
 COPY Silo/Silo.csproj Silo/
 COPY Gateway/Gateway.csproj Gateway/
@@ -20,6 +21,7 @@ RUN dotnet restore Silo/Silo.csproj \
  && dotnet restore Emulator/Emulator.csproj
 COPY Contracts/ Contracts/
 COPY Channelz/ Channelz/
+COPY Client/ Client/
 COPY Streams/ Streams/
 COPY Silo/ Silo/
 COPY Gateway/ Gateway/

@@ -55,6 +55,13 @@ public sealed class LongLivedClient : IAsyncDisposable, IDisposable
     /// <summary>The client's connection to the gateways, for other services they serve (health, reflection).</summary>
     public GrpcChannel Connection => _connection;
 
+    /// <summary>Names this client object in its Subscribe calls (Request.client_instance).</summary>
+    internal string Instance { get; } = Guid.NewGuid().ToString("N");
+    private long _attempts;
+
+    /// <summary>The next Subscribe call's number (Request.attempt): growing over every subscription of this client.</summary>
+    internal ulong NextAttempt() => (ulong)Interlocked.Increment(ref _attempts);
+
     internal LongLivedClientOptions Options { get; }
     internal ILogger Logger { get; }
     internal Longlived.LonglivedClient Grpc { get; }

@@ -67,8 +67,7 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
         {
             DropCall();
             stop.Cancel();
-            if (acknowledging is not null) await acknowledging;
-            await FinishAsync(end);
+            await FinishAsync(end, acknowledging);
         }
     }
 
@@ -125,7 +124,8 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
 
     private void Connect(Metadata? headers)
     {
-        var request = new Request { Id = clientId };
+        // Numbered per client object: an abandoned attempt that reaches a gateway late cannot replace this one.
+        var request = new Request { Id = clientId, ClientInstance = client.Instance, Attempt = client.NextAttempt() };
         request.Topics.AddRange(topics);
         foreach (var (channel, position) in _positions) request.Positions[channel] = new Position { Offset = position.Offset, Epoch = position.Epoch };
         if (_options.MaxSilence is { } silence) _attempt!.CancelAfter(silence); // the response headers too
@@ -233,8 +233,9 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
         {
             while (await timer.WaitForNextTickAsync(token)) await AcknowledgeUnacknowledgedAsync(token);
         }
-        catch (OperationCanceledException)
+        catch (Exception) when (token.IsCancellationRequested)
         {
+            // Stopped, with a call in flight (an RpcException CANCELLED) or not: what is left goes out in FinishAsync.
         }
     }
 
@@ -287,11 +288,15 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
         }
     }
 
-    /// <summary>Saves positions and sends what is still unacknowledged (bounded by the call timeout), then says so.</summary>
-    private async Task FinishAsync(End end)
+    /// <summary>
+    /// Saves positions and sends what is still unacknowledged (bounded by the call timeout), then says so. Never throws:
+    /// it runs in the enumeration's finally, and <see cref="Completion"/> must complete whatever happened.
+    /// </summary>
+    private async Task FinishAsync(End end, Task? acknowledging)
     {
         try
         {
+            if (acknowledging is not null) await acknowledging;
             using var finish = new CancellationTokenSource(_options.CallTimeout);
             await SavePositionsAsync(finish.Token);
             if (_options.AutoAcknowledge && _options.AcknowledgeInterval > TimeSpan.Zero && end.Reason != CloseReason.Refused)
@@ -299,8 +304,9 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
                 await AcknowledgeUnacknowledgedAsync(finish.Token);
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex)
         {
+            client.Logger.LogDebug(ex, "Finishing the subscription of {ClientId}: the last acknowledgement did not go out", clientId);
         }
         finally
         {

@@ -32,8 +32,8 @@ public sealed class EmulatedClient(int index, string id, LongLivedClient client,
                 }
                 Observe(message);
             }
-            // The gateway ends a stream with OK only for Unsubscribe: like the original, this client is done.
-            logger.LogInformation("stream is finished for client ID {ClientId}", Id);
+            // Without a cancel, the enumeration ends only for Unsubscribe: like the original, this client is done.
+            if (!cancellationToken.IsCancellationRequested) logger.LogInformation("stream is finished for client ID {ClientId}", Id);
         }
         catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Aborted)
         {

@@ -3,9 +3,21 @@ namespace LongLived.Contracts.Grains;
 /// <summary>
 /// A live Subscribe call, as the client grain knows it. <paramref name="Waited"/>: how long the call had been at its
 /// gateway when Connect was sent, on the gateway's monotonic clock (a duration, so gateway clocks need not agree).
+/// <paramref name="Attempt"/>: the client's own numbering of its Subscribe calls, if it sent one.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("ll.SessionInfo")]
-public sealed record SessionInfo(Guid SessionId, string GatewayId, IGatewayObserver Gateway, IReadOnlyList<string> Topics, TimeSpan Waited);
+public sealed record SessionInfo(Guid SessionId, string GatewayId, IGatewayObserver Gateway, IReadOnlyList<string> Topics, TimeSpan Waited, ClientAttempt? Attempt = null);
+
+/// <summary>
+/// Which Subscribe call of one client object this is (Request.client_instance, Request.attempt): between calls of the
+/// same instance, the higher attempt is the newer, whatever order they reach the cluster in.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ll.ClientAttempt")]
+public sealed record ClientAttempt(string Instance, ulong Number)
+{
+    /// <summary>True when both are calls of the same client instance and this one was made before <paramref name="other"/>.</summary>
+    public bool IsOlderThan(ClientAttempt? other) => other is not null && other.Instance == Instance && Number < other.Number;
+}
 
 /// <summary>
 /// The client grain's answer to Connect. <paramref name="Fence"/> grows with every accepted session of the client id (a

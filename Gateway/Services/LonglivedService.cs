@@ -49,7 +49,8 @@ public sealed class LonglivedService(
         var outcome = StatusCode.Unknown; // what the client is told; Unknown until decided
         try
         {
-            var grant = await client.Connect(new SessionInfo(session.SessionId, registry.GatewayId, registry.Reference, [.. channels.Skip(1)], Stopwatch.GetElapsedTime(arrived)));
+            var attempt = request.ClientInstance.Length > 0 ? new ClientAttempt(request.ClientInstance, request.Attempt) : null;
+            var grant = await client.Connect(new SessionInfo(session.SessionId, registry.GatewayId, registry.Reference, [.. channels.Skip(1)], Stopwatch.GetElapsedTime(arrived), attempt));
             if (grant.Accepted)
             {
                 session.Fence = grant.Fence;

@@ -25,8 +25,15 @@ public static class RequestValidator
             if (!channels.Contains(topic)) channels.Add(topic);
         }
         Positions(request, channels);
+        if (Encoding.UTF8.GetByteCount(request.ClientInstance) > MaxClientInstanceLength)
+        {
+            throw Invalid($"client_instance is longer than {MaxClientInstanceLength} bytes");
+        }
         return channels;
     }
+
+    /// <summary>A UUID is 36 characters: room for any sensible instance name, not for megabytes kept per client.</summary>
+    public const int MaxClientInstanceLength = 64;
 
     public static void ClientId(string id, GatewayOptions options)
     {

@@ -25,11 +25,11 @@ public sealed class ClientGrain(
         var previous = S.Session;
         // When the call reached its gateway, on this grain's clock: gateways measure only how long they held it.
         var arrivedAt = time.GetUtcNow() - session.Waited;
-        if (previous is not null && previous.SessionId != session.SessionId && S.SessionArrivedAt > arrivedAt)
+        if (previous is not null && previous.SessionId != session.SessionId && IsOlder(session, arrivedAt, previous))
         {
-            // A Subscribe that reached its gateway before the live one (delayed, or abandoned by its client) must not end it.
-            logger.LogInformation("Client {ClientId}: session {Stale} (at its gateway {StaleAt:O}) refused: {Live} (at its gateway {LiveAt:O}) is newer",
-                Id, session.SessionId, arrivedAt, previous.SessionId, S.SessionArrivedAt);
+            // A Subscribe made or received before the live one (delayed, or abandoned by its client) must not end it.
+            logger.LogInformation("Client {ClientId}: session {Stale} (at its gateway {StaleAt:O}, attempt {StaleAttempt}) refused: {Live} (at its gateway {LiveAt:O}, attempt {LiveAttempt}) is newer",
+                Id, session.SessionId, arrivedAt, session.Attempt?.Number, previous.SessionId, S.SessionArrivedAt, previous.Attempt?.Number);
             return new SessionGrant(false, S.Fence, null);
         }
         var resumeFrom = S.Acknowledged.GetValueOrDefault(ChannelNames.ForClient(Id));
@@ -51,6 +51,19 @@ public sealed class ClientGrain(
             _ = previous.Gateway.EndSession(Id, previous.SessionId, SessionEndReason.Replaced);
         }
         return new SessionGrant(true, S.Fence, resumeFrom);
+    }
+
+    /// <summary>
+    /// Calls of one client instance are ordered by the attempt numbers the client gave them: an abandoned attempt can
+    /// reach a gateway after its successor (sent on a connection that was dying). Others by when they reached their gateway.
+    /// </summary>
+    private bool IsOlder(SessionInfo session, DateTimeOffset arrivedAt, SessionInfo live)
+    {
+        if (session.Attempt is { } attempt && live.Attempt is { } liveAttempt && attempt.Instance == liveAttempt.Instance)
+        {
+            return attempt.IsOlderThan(liveAttempt);
+        }
+        return S.SessionArrivedAt > arrivedAt;
     }
 
     public Task Started(Guid sessionId, ChannelPosition ownChannel)

@@ -37,6 +37,26 @@ public sealed class SessionFencingTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task An_earlier_attempt_of_a_client_instance_that_arrives_late_never_replaces_its_later_one()
+    {
+        var id = TestStreams.NewId("attempts");
+        var channel = ChannelNames.ForClient(id);
+        var instance = Guid.NewGuid().ToString("N");
+        using var later = cluster.Client(cluster.Port1).Subscribe(new Request { Id = id, ClientInstance = instance, Attempt = 2 });
+        await later.ResponseStream.TakeAsync(1, channel);
+
+        // Attempt 1 of the same client object reaches a gateway only now (it was sent on a connection that was dying).
+        using var earlier = cluster.Client(cluster.Port2).Subscribe(new Request { Id = id, ClientInstance = instance, Attempt = 1 });
+
+        Assert.Equal(StatusCode.Aborted, (await earlier.ResponseStream.EndAsync()).StatusCode);
+        Assert.Equal(2, (await later.ResponseStream.TakeAsync(2, channel)).Count); // the later one goes on
+        // Another client object (another instance) is ordered by arrival as before: the newest Subscribe wins.
+        using var other = cluster.Client(cluster.Port2).Subscribe(new Request { Id = id, ClientInstance = "another", Attempt = 1 });
+        await other.ResponseStream.TakeAsync(1, channel);
+        Assert.Equal(StatusCode.Aborted, (await later.ResponseStream.EndAsync()).StatusCode);
+    }
+
+    [Fact]
     public async Task A_session_whose_Unsubscribe_EndSession_is_lost_ends_with_OK_not_as_replaced()
     {
         var id = TestStreams.NewId("left");

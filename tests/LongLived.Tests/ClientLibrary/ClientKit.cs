@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Collections.Concurrent;
 using LongLived.Client;
 using LongLived.Client.Retry;
@@ -13,7 +14,25 @@ internal static class ClientKit
     {
         var options = new LongLivedClientOptions { Address = address, AcknowledgeInterval = TimeSpan.FromMilliseconds(200) };
         configure?.Invoke(options);
-        return new LongLivedClient(options);
+        return new LongLivedClient(options, DebugLog);
+    }
+
+    /// <summary>LL_CLIENT_LOG=path: the clients' logs (debug level) appended there, to see why a test hangs.</summary>
+    private static readonly Microsoft.Extensions.Logging.ILoggerFactory? DebugLog =
+        Environment.GetEnvironmentVariable("LL_CLIENT_LOG") is { Length: > 0 } path
+            ? Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug).AddProvider(new FileLog(path)))
+            : null;
+
+    private sealed class FileLog(string path) : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
+    {
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (this) File.AppendAllText(path, $"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {formatter(state, exception)} {exception?.GetType().Name}\n");
+        }
+        public void Dispose() { }
     }
 
     public static string Gateways(params int[] ports) => "static:" + string.Join(',', ports.Select(p => $":{p}"));

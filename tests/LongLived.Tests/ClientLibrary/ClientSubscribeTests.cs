@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using LongLived.Client;
 using LongLived.Client.Positions;
 
@@ -186,6 +187,106 @@ public sealed class ClientSubscribeTests(ClusterFixture cluster)
         Assert.Equal(1, calls.GetValueOrDefault("subscribed"));
         Assert.Equal(1, calls.GetValueOrDefault("reset"));
         Assert.Equal(1, calls.GetValueOrDefault("closed"));
+    }
+
+    [Fact]
+    public async Task A_dns_address_balances_over_what_the_name_resolves_to()
+    {
+        await using var client = ClientKit.Client($"dns:///localhost:{cluster.Port1}");
+        var id = TestStreams.NewId("lib");
+
+        var read = await ClientKit.ReadUntilAsync(client.SubscribeAsync(id), got => got.Count >= 3);
+
+        ClientKit.AssertConsecutive(read, ChannelNames.OwnChannel(id));
+    }
+
+    [Fact]
+    public async Task Automatic_acknowledgements_are_batched_and_reach_the_gateway()
+    {
+        var acknowledgements = new CountCalls("NotifyReceived");
+        await using var client = ClientKit.Client(ClientKit.Gateways(cluster.Port1), o =>
+        {
+            o.AcknowledgeInterval = TimeSpan.FromSeconds(1);
+            o.Interceptors.Add(acknowledgements);
+        });
+        var id = TestStreams.NewId("lib");
+        var own = ChannelNames.OwnChannel(id);
+        using var metrics = new System.Diagnostics.Metrics.MeterListener();
+        long counted = 0;
+        metrics.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == ClientTelemetry.Name && instrument.Name == "longlived.client.messages") listener.EnableMeasurementEvents(instrument);
+        };
+        metrics.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref counted, value));
+        metrics.Start();
+
+        var read = await ClientKit.ReadUntilAsync(client.SubscribeAsync(id), got => got.Count >= 10); // about 2 s of a 200 ms generator
+        var last = read[^1];
+
+        // What was taken was acknowledged (at the end at the latest), in fewer calls than messages.
+        Assert.InRange(acknowledgements.Count, 1, read.Count / 2);
+        Assert.True(Interlocked.Read(ref counted) >= read.Count, $"the LongLived.Client meter counted {counted} of {read.Count}");
+        // A client of the original contract (no positions) resumes after the acknowledged position.
+        using var call = cluster.Client(cluster.Port2).Subscribe(new Request { Id = id });
+        var next = Assert.Single(await call.ResponseStream.TakeAsync(1, own));
+        Assert.Equal(last.Offset + 1, next.Offset);
+    }
+
+    [Fact]
+    public async Task Stopping_while_an_acknowledgement_hangs_still_ends_the_subscription_and_the_client()
+    {
+        var stuck = new StuckAcknowledgements();
+        var client = ClientKit.Client(ClientKit.Gateways(cluster.Port1), o =>
+        {
+            o.AcknowledgeInterval = TimeSpan.FromMilliseconds(100);
+            o.CallTimeout = TimeSpan.FromSeconds(1);
+            o.Interceptors.Add(stuck);
+        });
+        var closed = new ConcurrentQueue<ClosedEventArgs>();
+        client.Closed += (_, e) => closed.Enqueue(e);
+
+        await ClientKit.ReadUntilAsync(client.SubscribeAsync(TestStreams.NewId("lib")), got => got.Count >= 3 && stuck.Started > 0);
+        await client.DisposeAsync().AsTask().WaitAsync(ClientKit.Patience);
+
+        Assert.Equal(CloseReason.Stopped, Assert.Single(closed).Reason);
+    }
+
+    /// <summary>NotifyReceived calls that never answer until cancelled, as a gateway that stopped answering would.</summary>
+    private sealed class StuckAcknowledgements : Interceptor
+    {
+        private int _started;
+
+        public int Started => Volatile.Read(ref _started);
+
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
+            AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
+        {
+            if (context.Method.Name != "NotifyReceived") return continuation(request, context);
+            Interlocked.Increment(ref _started);
+            var cancelled = context.Options.CancellationToken;
+            return new AsyncUnaryCall<TResponse>(NeverAsync<TResponse>(cancelled), Task.FromResult(new Metadata()),
+                () => Status.DefaultCancelled, () => [], () => { });
+        }
+
+        private static async Task<TResponse> NeverAsync<TResponse>(CancellationToken cancelled)
+        {
+            await Task.Delay(Timeout.Infinite, cancelled).ContinueWith(_ => { }, TaskScheduler.Default);
+            throw new RpcException(Status.DefaultCancelled);
+        }
+    }
+
+    private sealed class CountCalls(string method) : Interceptor
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
+            AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
+        {
+            if (context.Method.Name == method) Interlocked.Increment(ref _count);
+            return continuation(request, context);
+        }
     }
 
     internal static async Task PublishEveryAsync(LongLivedClient client, string topic, TimeSpan every, CancellationToken cancellationToken)
