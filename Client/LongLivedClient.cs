@@ -109,7 +109,8 @@ public sealed class LongLivedClient : IAsyncDisposable, IDisposable
     /// <summary>
     /// Appends <paramref name="data"/> to <paramref name="topic"/>. Retries after a failure the retry policy allows,
     /// always with the same idempotency key (one is made when none is given), so a retry whose first attempt did land
-    /// returns that attempt's offset instead of appending twice.
+    /// returns that attempt's offset instead of appending twice. The default policy never gives up: bound the wait with
+    /// <paramref name="cancellationToken"/> (each attempt is bounded by <see cref="LongLivedClientOptions.CallTimeout"/>).
     /// </summary>
     public async Task<PublishResult> PublishAsync(string topic, string data, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
@@ -154,14 +155,24 @@ public sealed class LongLivedClient : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Ends every subscription (as <see cref="CloseReason.Stopped"/>) and closes the connection.</summary>
+    /// <summary>
+    /// Ends every subscription (as <see cref="CloseReason.Stopped"/>; one whose enumerator is not being read ends when
+    /// it is read or disposed), waits up to <see cref="LongLivedClientOptions.CallTimeout"/> for them to save their
+    /// positions, and closes the connection.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposing.IsCancellationRequested) return;
         _disposing.Cancel();
-        await Task.WhenAll(_subscriptions.Values.Select(s => s.Completion));
+        try
+        {
+            await Task.WhenAll(_subscriptions.Values.Select(s => s.Completion)).WaitAsync(Options.CallTimeout);
+        }
+        catch (TimeoutException)
+        {
+            Logger.LogWarning("Disposed with {Count} subscriptions still held by enumerators nobody reads", _subscriptions.Count);
+        }
         _connection.Dispose();
-        _disposing.Dispose();
     }
 
     /// <inheritdoc cref="DisposeAsync"/>

@@ -256,16 +256,24 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
         }
     }
 
+    /// <summary>One acknowledgement, retries included, bounded by the call timeout: a later one covers it, and delivery must not wait.</summary>
     private async Task<bool> AcknowledgeAsync(IReadOnlyDictionary<string, ChannelPosition> positions, CancellationToken token)
     {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token);
+        bounded.CancelAfter(_options.CallTimeout);
         try
         {
-            await client.AcknowledgeAsync(clientId, positions, token);
+            await client.AcknowledgeAsync(clientId, positions, bounded.Token);
             return true;
         }
-        catch (Exception ex) when (!token.IsCancellationRequested && ex is RpcException or TokenProviderException)
+        catch (Exception ex) when (!token.IsCancellationRequested && ex is RpcException or TokenProviderException or OperationCanceledException)
         {
-            var status = ex is RpcException rpc ? rpc.Status : new Status(StatusCode.Unauthenticated, ex.Message);
+            var status = ex switch
+            {
+                RpcException { StatusCode: not StatusCode.Cancelled } rpc => rpc.Status,
+                TokenProviderException => new Status(StatusCode.Unauthenticated, ex.Message),
+                _ => new Status(StatusCode.DeadlineExceeded, $"not acknowledged within {_options.CallTimeout}"),
+            };
             client.Logger.LogDebug("Acknowledgement of {ClientId} failed: {Status} {Detail}", clientId, status.StatusCode, status.Detail);
             client.OnAcknowledgeFailed(new AcknowledgeFailedEventArgs(clientId, status));
             return false;
