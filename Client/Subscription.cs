@@ -266,7 +266,11 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
             await client.AcknowledgeAsync(clientId, positions, bounded.Token);
             return true;
         }
-        catch (Exception ex) when (!token.IsCancellationRequested && ex is RpcException or TokenProviderException or OperationCanceledException)
+        catch (Exception ex) when (token.IsCancellationRequested && ex is RpcException or OperationCanceledException)
+        {
+            return false; // stopped meanwhile: the enumeration ends as Stopped, not with the cancelled call's status
+        }
+        catch (Exception ex) when (ex is RpcException or TokenProviderException or OperationCanceledException)
         {
             var status = ex switch
             {

@@ -35,6 +35,10 @@ public sealed class EmulatedClient(int index, string id, LongLivedClient client,
             // Without a cancel, the enumeration ends only for Unsubscribe: like the original, this client is done.
             if (!cancellationToken.IsCancellationRequested) logger.LogInformation("stream is finished for client ID {ClientId}", Id);
         }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            // The run ended: not a refusal, whatever the call in flight reported.
+        }
         catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Aborted)
         {
             logger.LogWarning("Client ID {ClientId} replaced by a newer subscription: {Detail}", Id, ex.Status.Detail);

@@ -251,6 +251,26 @@ public sealed class ClientSubscribeTests(ClusterFixture cluster)
         Assert.Equal(CloseReason.Stopped, Assert.Single(closed).Reason);
     }
 
+    [Fact]
+    public async Task Cancelling_while_an_inline_acknowledgement_hangs_ends_the_enumeration_quietly()
+    {
+        var stuck = new StuckAcknowledgements();
+        await using var client = ClientKit.Client(ClientKit.Gateways(cluster.Port1), o =>
+        {
+            o.AcknowledgeInterval = TimeSpan.Zero; // after every message, before the next: as the emulator does
+            o.Interceptors.Add(stuck);
+        });
+        using var stop = new CancellationTokenSource();
+        await using var messages = client.SubscribeAsync(TestStreams.NewId("lib"), cancellationToken: stop.Token).GetAsyncEnumerator();
+        Assert.True(await messages.MoveNextAsync());
+
+        var next = messages.MoveNextAsync().AsTask(); // acknowledges the first message: the call hangs
+        await ClientKit.WaitForAsync(() => stuck.Started > 0, ClientKit.Patience);
+        stop.Cancel();
+
+        Assert.False(await next.WaitAsync(ClientKit.Patience)); // the end, not RpcException(Cancelled)
+    }
+
     /// <summary>NotifyReceived calls that never answer until cancelled, as a gateway that stopped answering would.</summary>
     private sealed class StuckAcknowledgements : Interceptor
     {
