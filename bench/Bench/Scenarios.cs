@@ -8,8 +8,12 @@ public static class Scenarios
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
 
-    /// <summary>1. Idle streams (no generator): memory per stream after a forced GC, time to establish, errors.</summary>
-    public static async Task<Figures> IdleAsync(string logs, int[] sizes)
+    /// <summary>
+    /// 1. Idle streams (no generator): memory per stream after a forced GC, time to establish, errors, and the CPU the
+    /// servers spend holding them once <paramref name="settle"/> has let establishment work (tiering, GC, the first
+    /// head checks) die down.
+    /// </summary>
+    public static async Task<Figures> IdleAsync(string logs, int[] sizes, TimeSpan settle)
     {
         var figures = new Figures();
         foreach (var n in sizes)
@@ -23,7 +27,7 @@ public static class Scenarios
                 await Task.Delay(2000);
                 var before = await RssAfterGcAsync(deployment);
                 await using var opened = await Opened.StartAsync(load, n, _ => [0], [], "idle", recorder, TimeSpan.FromSeconds(300));
-                await Task.Delay(3000);
+                await Task.Delay(settle);
                 // What holding idle streams costs: nothing is published, so any CPU here is the servers' own upkeep.
                 var cpu = deployment.CpuNow();
                 var readsBefore = bare ? 0 : await deployment.StreamQueueReadsAsync();
@@ -46,6 +50,7 @@ public static class Scenarios
                     figures.Processes[$"idle {side} {n}"] = idleProcesses;
                     figures[bare ? "idle.bareCpuCores" : "idle.cpuCores"] = idleProcesses.Sum(p => p.Cores);
                 }
+                if (n == 50_000) figures[bare ? "idle.bareCpuCoresAt50kAfter60s" : "idle.cpuCoresAt50kAfter60s"] = idleProcesses.Sum(p => p.Cores);
                 if (!bare)
                 {
                     var silo = (after["silo"] - before["silo"]) / 1024.0 / n;
