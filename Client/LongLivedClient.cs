@@ -204,6 +204,7 @@ public sealed class LongLivedClient : IAsyncDisposable, IDisposable
                 (status, reached) = (ex.Status, ReachedGateway(ex));
             }
             var delay = Options.RetryPolicy.NextDelay(failures.Add(status, reached)) ?? throw new RpcException(status);
+            failures.Chose(delay);
             if (delay > TimeSpan.Zero) await Task.Delay(delay, cancellationToken);
         }
     }

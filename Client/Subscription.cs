@@ -164,11 +164,13 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
         }
         if (status.StatusCode == StatusCode.Unauthenticated && reached) client.Tokens.Refused(clientId);
         var context = _failures.Add(status, reached);
-        if (_options.RetryPolicy.NextDelay(context) is not { } delay)
+        var chosen = _options.RetryPolicy.NextDelay(context);
+        if (chosen is not { } delay)
         {
             client.Logger.LogWarning("Subscription of {ClientId} gave up after {Attempts} failures: {Status} {Detail}", clientId, context.Attempt, status.StatusCode, status.Detail);
             return new End(CloseReason.GaveUp, new RpcException(status));
         }
+        _failures.Chose(delay);
         ClientTelemetry.Reconnects.Add(1);
         client.Logger.LogInformation("Subscription of {ClientId} failed ({Status}: {Detail}); resuming in {Delay} ms (attempt {Attempt})",
             clientId, status.StatusCode, status.Detail, (long)delay.TotalMilliseconds, context.Attempt);

@@ -8,17 +8,24 @@ internal sealed class FailureRow(string? clientId, int addressCount)
 {
     private int _attempts;
     private int _notReached;
+    private int _waits;
     private long _firstAt;
 
     public RetryContext Add(Status status, bool reachedGateway)
     {
         if (_attempts++ == 0) _firstAt = Stopwatch.GetTimestamp();
         _notReached = reachedGateway ? 0 : _notReached + 1;
-        return new RetryContext(clientId, _attempts, Stopwatch.GetElapsedTime(_firstAt), status, reachedGateway, _notReached, addressCount);
+        return new RetryContext(clientId, _attempts, Stopwatch.GetElapsedTime(_firstAt), status, reachedGateway, _notReached, addressCount, _waits);
+    }
+
+    /// <summary>The policy chose <paramref name="delay"/>: a real wait renews the at-once budget for refused addresses.</summary>
+    public void Chose(TimeSpan delay)
+    {
+        if (delay <= TimeSpan.Zero) return;
+        _waits++;
+        _notReached = 0;
     }
 
     /// <summary>A message arrived: the next failure starts a new row.</summary>
-    public void Clear() => (_attempts, _notReached) = (0, 0);
-
-    public int Attempts => _attempts;
+    public void Clear() => (_attempts, _notReached, _waits) = (0, 0, 0);
 }

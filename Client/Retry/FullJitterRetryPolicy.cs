@@ -3,11 +3,12 @@ using Grpc.Core;
 namespace LongLived.Client.Retry;
 
 /// <summary>
-/// The default policy. A call refused before reaching a gateway is retried at once, up to once per address: the
-/// balancer's next pick is another gateway, and a killed gateway's address can stay in the round robin for a while. The
-/// first retry after a call that did reach a gateway is immediate too (its clients move at once when a gateway dies);
-/// after that, full jitter: a uniform delay in [0, min(<see cref="Cap"/>, <see cref="Base"/>·2^(attempt-2))], so the
-/// clients of a dead gateway spread out instead of arriving together. Gives up only after <see cref="MaxElapsed"/>, if set.
+/// The default policy. A call refused before reaching a gateway is retried at once, up to once per address between two
+/// waits: the balancer's next pick is another gateway, and a killed gateway's address can stay in the round robin for a
+/// while. The first failure of a row is retried at once too (a dead gateway's clients move at once); after that, full
+/// jitter: a uniform delay in [0, min(<see cref="Cap"/>, <see cref="Base"/>·2^waits)], where waits counts the delays
+/// this row already had, so the clients of a dead gateway spread out instead of arriving together, and retries made at
+/// once do not lengthen the next wait. Gives up only after <see cref="MaxElapsed"/>, if set.
 /// </summary>
 public sealed class FullJitterRetryPolicy : IRetryPolicy
 {
@@ -31,14 +32,11 @@ public sealed class FullJitterRetryPolicy : IRetryPolicy
         {
             return TimeSpan.Zero;
         }
-        return TimeSpan.FromMilliseconds(Ceiling(context.Attempt).TotalMilliseconds * Random.NextDouble());
+        if (context.Attempt <= 1) return TimeSpan.Zero;
+        return TimeSpan.FromMilliseconds(Ceiling(context.Waits).TotalMilliseconds * Random.NextDouble());
     }
 
-    /// <summary>The most the delay after failure <paramref name="attempt"/> can be (zero for the first).</summary>
-    public TimeSpan Ceiling(int attempt)
-    {
-        if (attempt <= 1) return TimeSpan.Zero;
-        var ceiling = Base.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 2, 30));
-        return TimeSpan.FromMilliseconds(Math.Min(Cap.TotalMilliseconds, ceiling));
-    }
+    /// <summary>The most the next delay can be after <paramref name="waits"/> earlier waits in the row.</summary>
+    public TimeSpan Ceiling(int waits) =>
+        TimeSpan.FromMilliseconds(Math.Min(Cap.TotalMilliseconds, Base.TotalMilliseconds * Math.Pow(2, Math.Clamp(waits, 0, 30))));
 }

@@ -190,6 +190,9 @@ check "acknowledgements delivered (failed ≤ 1 % of messages)" "$([ $((notify_f
 log "failed acknowledgements: $notify_failures of $acked $(figure 'JSON.stringify(r.notifyFailureKinds)')"
 check "every client received after the last kill" "$([ -z "$late" ] && echo 0 || echo 1)" "${late:-all $(figure r.clients) clients}"
 log "$(figure '`clients ${r.clients} received ${r.received} reconnects ${r.reconnects} resumed clients ${r.resumedClients}; resume p50 ${r.resumeMs.p50} ms p99 ${r.resumeMs.p99} ms; reattach p50 ${r.reattachMs.p50} ms p99 ${r.reattachMs.p99} ms; latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms`')"
-# Why streams broke, by status and the start of its message: what to read first when the resume tail is long.
-log "stream failures: $(grep -ao 'stream failed ([^;]*' "$work/emulator.log" | cut -c16-150 | sort | uniq -c | sort -rn | head -n 6 |
+# Why streams broke, by status and the start of its message, and the longest waits the retry policy chose: what to
+# read first when the resume tail is long.
+# LongLived.Client logs each as "Subscription of <id> failed (<status>: <detail>); resuming in <ms> ms (attempt <n>)".
+log "stream failures: $(grep -ao 'Subscription of [^ ]* failed ([^;]*' "$work/emulator.log" | sed 's/.* failed (//' | cut -c1-140 | sort | uniq -c | sort -rn | head -n 6 |
   awk '{ n = $1; $1 = ""; printf "%s x%s;", $0, n }')"
+log "longest retry waits: $(grep -ao 'resuming in [0-9]* ms (attempt [0-9]*' "$work/emulator.log" | sort -k3 -n | tail -n 3 | tr '\n' ';')"

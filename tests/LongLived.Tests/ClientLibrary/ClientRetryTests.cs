@@ -48,13 +48,35 @@ public sealed class ClientRetryTests
 
         Assert.Equal(TimeSpan.Zero, policy.NextDelay(Context(1, reached, reachedGateway: true)));
         double[] ceilings = [100, 200, 400, 800, 1600, 2000, 2000];
-        for (var i = 0; i < ceilings.Length; i++)
+        for (var waits = 0; waits < ceilings.Length; waits++)
         {
-            var delays = Enumerable.Range(0, 2000).Select(_ => policy.NextDelay(Context(i + 2, reached, reachedGateway: true))!.Value.TotalMilliseconds).ToArray();
-            Assert.All(delays, d => Assert.InRange(d, 0, ceilings[i]));
+            var delays = Enumerable.Range(0, 2000).Select(_ => policy.NextDelay(Context(waits + 2, reached, reachedGateway: true, waits: waits))!.Value.TotalMilliseconds).ToArray();
+            Assert.All(delays, d => Assert.InRange(d, 0, ceilings[waits]));
             // Full jitter: spread over the whole range, not bunched at its top (equal jitter) or its bottom.
-            Assert.True(delays.Min() < ceilings[i] * 0.05 && delays.Max() > ceilings[i] * 0.95, $"attempt {i + 2}: {delays.Min()}..{delays.Max()} of {ceilings[i]}");
+            Assert.True(delays.Min() < ceilings[waits] * 0.05 && delays.Max() > ceilings[waits] * 0.95, $"after {waits} waits: {delays.Min()}..{delays.Max()} of {ceilings[waits]}");
         }
+    }
+
+    [Fact]
+    public async Task Retries_made_at_once_do_not_lengthen_the_next_wait_and_a_wait_renews_the_at_once_budget()
+    {
+        var defaults = new FullJitterRetryPolicy { Random = new Random(7) };
+        var policy = new RecordingPolicy(context => context.Attempt >= 9 ? null : defaults.NextDelay(context));
+        var dead = ClientKit.Gateways(ClusterFixture.FreePort(), ClusterFixture.FreePort(), ClusterFixture.FreePort());
+        await using var client = ClientKit.Client(dead, o => o.RetryPolicy = policy);
+
+        await Assert.ThrowsAsync<RpcException>(() => ClientKit.ReadUntilAsync(client.SubscribeAsync(TestStreams.NewId("lib")), _ => false));
+
+        var asked = policy.Asked.ToArray();
+        // Refused three times (one per address): at once. The fourth waits, with the first wait's ceiling (100 ms)
+        // although it is the fourth failure; the wait renews the at-once budget for three more; then the second wait.
+        Assert.Equal([0, 0, 0], asked[..3].Select(a => a.Delay!.Value.TotalMilliseconds));
+        Assert.Equal((1, 0), (asked[3].Context.NotReachedInARow > 3 ? 1 : 0, asked[3].Context.Waits));
+        Assert.InRange(asked[3].Delay!.Value.TotalMilliseconds, 0, 100);
+        Assert.Equal([0, 0, 0], asked[4..7].Select(a => a.Delay!.Value.TotalMilliseconds));
+        Assert.Equal([1, 2, 3], asked[4..7].Select(a => a.Context.NotReachedInARow));
+        Assert.Equal(1, asked[7].Context.Waits);
+        Assert.InRange(asked[7].Delay!.Value.TotalMilliseconds, 0, 200);
     }
 
     [Fact]
@@ -80,6 +102,6 @@ public sealed class ClientRetryTests
         Assert.NotNull(new FullJitterRetryPolicy().NextDelay(Context(10_000, status, reachedGateway: true, elapsed: TimeSpan.FromDays(1))));
     }
 
-    private static RetryContext Context(int attempt, Status status, bool reachedGateway, int notReached = 0, int addresses = 1, TimeSpan elapsed = default) =>
-        new("c", attempt, elapsed, status, reachedGateway, notReached, addresses);
+    private static RetryContext Context(int attempt, Status status, bool reachedGateway, int notReached = 0, int addresses = 1, TimeSpan elapsed = default, int waits = 0) =>
+        new("c", attempt, elapsed, status, reachedGateway, notReached, addresses, waits);
 }
