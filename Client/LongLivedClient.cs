@@ -196,15 +196,14 @@ public sealed class LongLivedClient : IAsyncDisposable, IDisposable
             }
             catch (TokenProviderException ex)
             {
-                (status, reached) = (new Status(StatusCode.Unauthenticated, ex.Message), false);
+                (status, reached) = (ex.Status, false);
             }
             catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && IsRetryable(ex.StatusCode))
             {
                 if (ex.StatusCode == StatusCode.Unauthenticated) Tokens.Refused(clientId);
                 (status, reached) = (ex.Status, ReachedGateway(ex));
             }
-            var delay = Options.RetryPolicy.NextDelay(failures.Add(status, reached)) ?? throw new RpcException(status);
-            failures.Chose(delay);
+            var delay = failures.Next(Options.RetryPolicy, status, reached).Delay ?? throw new RpcException(status);
             if (delay > TimeSpan.Zero) await Task.Delay(delay, cancellationToken);
         }
     }

@@ -107,7 +107,7 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
             }
             catch (TokenProviderException ex)
             {
-                (failure, reached) = (new Status(StatusCode.Unauthenticated, ex.Message), false);
+                (failure, reached) = (ex.Status, false);
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && _attempt?.IsCancellationRequested == true && _options.MaxSilence is not null)
             {
@@ -163,14 +163,12 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
             return new End(CloseReason.Refused, new RpcException(status));
         }
         if (status.StatusCode == StatusCode.Unauthenticated && reached) client.Tokens.Refused(clientId);
-        var context = _failures.Add(status, reached);
-        var chosen = _options.RetryPolicy.NextDelay(context);
+        var (context, chosen) = _failures.Next(_options.RetryPolicy, status, reached);
         if (chosen is not { } delay)
         {
             client.Logger.LogWarning("Subscription of {ClientId} gave up after {Attempts} failures: {Status} {Detail}", clientId, context.Attempt, status.StatusCode, status.Detail);
             return new End(CloseReason.GaveUp, new RpcException(status));
         }
-        _failures.Chose(delay);
         ClientTelemetry.Reconnects.Add(1);
         client.Logger.LogInformation("Subscription of {ClientId} failed ({Status}: {Detail}); resuming in {Delay} ms (attempt {Attempt})",
             clientId, status.StatusCode, status.Detail, (long)delay.TotalMilliseconds, context.Attempt);
@@ -277,7 +275,7 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
             var status = ex switch
             {
                 RpcException { StatusCode: not StatusCode.Cancelled } rpc => rpc.Status,
-                TokenProviderException => new Status(StatusCode.Unauthenticated, ex.Message),
+                TokenProviderException provider => provider.Status,
                 _ => new Status(StatusCode.DeadlineExceeded, $"not acknowledged within {_options.CallTimeout}"),
             };
             client.Logger.LogDebug("Acknowledgement of {ClientId} failed: {Status} {Detail}", clientId, status.StatusCode, status.Detail);

@@ -65,4 +65,8 @@ internal sealed class TokenCache(Func<TokenRequest, CancellationToken, ValueTask
 }
 
 /// <summary>The token provider failed; the call was not made. Retried with backoff like an unreachable gateway.</summary>
-public sealed class TokenProviderException(Exception inner) : Exception($"the token provider failed: {inner.Message}", inner);
+public sealed class TokenProviderException(Exception inner) : Exception($"the token provider failed: {inner.Message}", inner)
+{
+    /// <summary>How the failure is reported (retry policy, events): UNAUTHENTICATED, with this message.</summary>
+    public Status Status => new(StatusCode.Unauthenticated, Message);
+}
