@@ -90,7 +90,7 @@ public static class GatewaySetup
                 client.Configure<Orleans.Configuration.GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             }
             if (clusterTls.LoadCertificate() is { } member) client.UseTls(member, clusterTls.Configure);
-            client.AddDeliveryStreams(StreamNames.Provider, streams);
+            client.AddDeliveryStreams(DeliveryStreams.Provider, streams);
         });
 
         builder.Logging.AddInvalidAuthorityLog();

@@ -58,7 +58,7 @@ public static class SiloSetup
                 o.NumMissedProbesLimit = cluster.NumMissedProbesLimit;
             });
             if (http.HttpPort > 0 && http.Dashboard) silo.AddDashboard();
-            silo.AddDeliveryStreams(StreamNames.Provider, streams);
+            silo.AddDeliveryStreams(DeliveryStreams.Provider, streams);
         });
         return builder;
     }
@@ -109,5 +109,5 @@ public static class SiloSetup
     }
 
     /// <summary>Channel state (embedded mode only), client state, and the stream pub-sub store (durable with Redis: it must survive a silo).</summary>
-    private static readonly string[] Storages = [StreamNames.ChannelStorage, StreamNames.ClientStorage, StreamNames.PubSubStore];
+    private static readonly string[] Storages = [StorageNames.Channels, StorageNames.Clients, StorageNames.PubSubStore];
 }

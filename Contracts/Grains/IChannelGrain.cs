@@ -2,7 +2,7 @@ namespace LongLived.Contracts.Grains;
 
 /// <summary>
 /// One channel (key = channel name): numbers messages 1, 2, 3 … without holes, keeps a bounded history, and
-/// after storing each batch sends it once to every gateway that joined (see <see cref="StreamNames"/>). A client
+/// after storing each batch sends it once to every gateway that joined (see <see cref="DeliveryStreams"/>). A client
 /// channel ("client/&lt;id&gt;") also runs the mock-data generator while subscribers keep renewing their lease.
 /// </summary>
 [Alias("ll.IChannelGrain")]
@@ -53,7 +53,3 @@ public interface IChannelGrain : IGrainWithStringKey
     [Alias("GetSnapshot")]
     Task<ChannelSnapshot> GetSnapshot();
 }
-
-/// <summary>What a channel grain holds, for tests and operators: <paramref name="Gateways"/> are the joined gateway ids.</summary>
-[GenerateSerializer, Immutable, Alias("ll.ChannelSnapshot")]
-public sealed record ChannelSnapshot(string Channel, string Epoch, ulong Head, long Owner, IReadOnlyList<string> Gateways);

@@ -10,7 +10,7 @@ namespace LongLived.Gateway.Relay;
 /// <summary>
 /// The channels with local subscribers, and this gateway's delivery streams. The first local subscriber of a channel
 /// joins its grain for the whole gateway and the last one leaves; every message then arrives once, on one of the
-/// gateway's few delivery streams (<see cref="StreamNames"/>), and goes to each local subscriber's buffer. Stream
+/// gateway's few delivery streams (<see cref="DeliveryStreams"/>), and goes to each local subscriber's buffer. Stream
 /// subscriptions: <c>Gateway:DeliveryShards</c>, however many clients and channels.
 /// </summary>
 public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry, DrainSignal drain, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<ChannelHub> logger)
@@ -62,10 +62,10 @@ public sealed class ChannelHub(IClusterClient cluster, SessionRegistry registry,
     /// </summary>
     public async Task EnsureSubscribedAsync()
     {
-        var provider = cluster.GetStreamProvider(StreamNames.Provider);
+        var provider = cluster.GetStreamProvider(DeliveryStreams.Provider);
         for (var shard = 0u; shard < _shards.Length; shard++)
         {
-            var stream = provider.GetStream<DeliveryBatch>(StreamId.Create(StreamNames.GatewayNamespace, StreamNames.ShardKey(Route.GatewayId, shard)));
+            var stream = provider.GetStream<DeliveryBatch>(StreamId.Create(DeliveryStreams.GatewayNamespace, DeliveryStreams.ShardKey(Route.GatewayId, shard)));
             if (_shards[shard] is not null)
             {
                 if ((await stream.GetAllSubscriptionHandles()).Count > 0) continue;

@@ -22,7 +22,7 @@ namespace LongLived.Silo.Grains;
 [Reentrant]
 [CollectionAgeLimit(Minutes = 20)] // longer than Gateway:QuietCheckInterval: a joined channel stays active between checks
 public sealed class ChannelGrain(
-    [PersistentState("channel", StreamNames.ChannelStorage)] IPersistentState<ChannelState> state,
+    [PersistentState("channel", StorageNames.Channels)] IPersistentState<ChannelState> state,
     ChannelLogs logs,
     IOptions<GeneratorOptions> generatorOptions,
     IOptions<HistoryOptions> historyOptions,
@@ -151,7 +151,7 @@ public sealed class ChannelGrain(
         }
         else
         {
-            var stream = this.GetStreamProvider(StreamNames.Provider).GetStream<DeliveryBatch>(StreamId.Create(StreamNames.GatewayNamespace, StreamNames.DeliveryKey(gateway, Name)));
+            var stream = this.GetStreamProvider(DeliveryStreams.Provider).GetStream<DeliveryBatch>(StreamId.Create(DeliveryStreams.GatewayNamespace, DeliveryStreams.Key(gateway, Name)));
             _gateways[gateway.GatewayId] = new Joined(gateway, stream) { Expires = expires, Join = join };
         }
         return await Touch();

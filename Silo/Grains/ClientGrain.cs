@@ -10,7 +10,7 @@ namespace LongLived.Silo.Grains;
 /// that subscribes again without positions, as clients of the original contract do).
 /// </summary>
 public sealed class ClientGrain(
-    [PersistentState("client", StreamNames.ClientStorage)] IPersistentState<ClientState> state,
+    [PersistentState("client", StorageNames.Clients)] IPersistentState<ClientState> state,
     IOptions<ClientOptions> options,
     StateAtShutdown shutdown,
     TimeProvider time,

@@ -11,7 +11,7 @@ namespace LongLived.Silo.Grains;
 /// channels stop sending to a gateway that stopped renewing its joins).
 /// </summary>
 public sealed class GatewayDirectoryGrain(
-    [PersistentState("directory", StreamNames.ChannelStorage)] IPersistentState<GatewayDirectoryState> state,
+    [PersistentState("directory", StorageNames.Channels)] IPersistentState<GatewayDirectoryState> state,
     IStreamSubscriptionManagerAdmin subscriptions,
     TimeProvider time,
     ILogger<GatewayDirectoryGrain> logger) : Grain, IGatewayDirectory
@@ -81,10 +81,10 @@ public sealed class GatewayDirectoryGrain(
                 var removed = 0;
                 for (var shard = 0u; shard < gateway.Route.Shards; shard++)
                 {
-                    var stream = StreamId.Create(StreamNames.GatewayNamespace, StreamNames.ShardKey(gateway.Route.GatewayId, shard));
-                    foreach (var subscription in await manager.GetSubscriptions(StreamNames.Provider, stream))
+                    var stream = StreamId.Create(DeliveryStreams.GatewayNamespace, DeliveryStreams.ShardKey(gateway.Route.GatewayId, shard));
+                    foreach (var subscription in await manager.GetSubscriptions(DeliveryStreams.Provider, stream))
                     {
-                        await manager.RemoveSubscription(StreamNames.Provider, stream, subscription.SubscriptionId);
+                        await manager.RemoveSubscription(DeliveryStreams.Provider, stream, subscription.SubscriptionId);
                         removed++;
                     }
                 }

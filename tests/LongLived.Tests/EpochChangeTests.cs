@@ -27,14 +27,14 @@ public sealed class EpochChangeTests(ClusterFixture cluster)
         // (the channel saves its history when it deactivates); the gateway learns of it by its head check, head 3.
         var grain = cluster.Grains.GetGrain<IChannelGrain>(topic);
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
-        var storage = cluster.Silo.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StreamNames.ChannelStorage);
+        var storage = cluster.Silo.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Channels);
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((await cluster.StoredAsync<ChannelState>(StreamNames.ChannelStorage, "channel", grain)).State.State!.Open)
+        while ((await cluster.StoredAsync<ChannelState>(StorageNames.Channels, "channel", grain)).State.State!.Open)
         {
             Assert.True(DateTime.UtcNow < deadline, "the channel's deactivation never saved its history");
             await Task.Delay(10);
         }
-        var (_, state) = await cluster.StoredAsync<ChannelState>(StreamNames.ChannelStorage, "channel", grain);
+        var (_, state) = await cluster.StoredAsync<ChannelState>(StorageNames.Channels, "channel", grain);
         Assert.Equal(2UL, state.State!.Head); // the history was saved at deactivation
         var newEpoch = "reborn" + Guid.NewGuid().ToString("N")[..6];
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

@@ -24,7 +24,7 @@ public sealed class SessionFencingTests(ClusterFixture cluster)
         // The client grain forgets the first session (its state lost, as with in-memory storage and a dead silo): the
         // next Connect sends no EndSession at all, exactly as if it had been lost on the way.
         var grain = cluster.Grains.GetGrain<IClientGrain>(id);
-        var (storage, state) = await cluster.StoredAsync<ClientState>(StreamNames.ClientStorage, "client", grain);
+        var (storage, state) = await cluster.StoredAsync<ClientState>(StorageNames.Clients, "client", grain);
         await storage.ClearStateAsync("client", grain.GetGrainId(), state);
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
 
@@ -93,7 +93,7 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
         ChannelPosition? stored = null;
         while (DateTime.UtcNow < deadline)
         {
-            var (_, state) = await cluster.StoredAsync<ClientState>(StreamNames.ClientStorage, "client", grain);
+            var (_, state) = await cluster.StoredAsync<ClientState>(StorageNames.Clients, "client", grain);
             stored = state.State?.Acknowledged.GetValueOrDefault(message.Channel);
             if (stored?.Offset == message.Offset) break;
             await Task.Delay(200);

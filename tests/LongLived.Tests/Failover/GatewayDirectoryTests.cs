@@ -25,8 +25,8 @@ public sealed class GatewayDirectoryTests
 
         var orleans = cluster.Gateway.Services.GetRequiredService<IClusterClient>();
         var dead = new GatewayRoute($"killed-{Guid.NewGuid():N}", 2);
-        var streams = Enumerable.Range(0, dead.Shards).Select(shard => orleans.GetStreamProvider(StreamNames.Provider)
-            .GetStream<DeliveryBatch>(StreamId.Create(StreamNames.GatewayNamespace, StreamNames.ShardKey(dead.GatewayId, (uint)shard)))).ToArray();
+        var streams = Enumerable.Range(0, dead.Shards).Select(shard => orleans.GetStreamProvider(DeliveryStreams.Provider)
+            .GetStream<DeliveryBatch>(StreamId.Create(DeliveryStreams.GatewayNamespace, DeliveryStreams.ShardKey(dead.GatewayId, (uint)shard)))).ToArray();
         foreach (var stream in streams) await stream.SubscribeAsync((_, _) => Task.CompletedTask);
         var keysBefore = server.Keys(pattern: "*").Select(k => (string)k!).ToHashSet();
         var stored = keysBefore.Where(k => k.Contains(dead.GatewayId, StringComparison.Ordinal)).ToArray();
@@ -49,8 +49,8 @@ public sealed class GatewayDirectoryTests
         Assert.True(left.Length == 0, $"still in Redis: {string.Join(", ", left)}");
         foreach (var stream in streams) Assert.Empty(await stream.GetAllSubscriptionHandles());
 
-        var own = Enumerable.Range(0, hub.Route.Shards).Select(shard => orleans.GetStreamProvider(StreamNames.Provider)
-            .GetStream<DeliveryBatch>(StreamId.Create(StreamNames.GatewayNamespace, StreamNames.ShardKey(hub.Route.GatewayId, (uint)shard)))).ToArray();
+        var own = Enumerable.Range(0, hub.Route.Shards).Select(shard => orleans.GetStreamProvider(DeliveryStreams.Provider)
+            .GetStream<DeliveryBatch>(StreamId.Create(DeliveryStreams.GatewayNamespace, DeliveryStreams.ShardKey(hub.Route.GatewayId, (uint)shard)))).ToArray();
         foreach (var stream in own) Assert.Empty(await stream.GetAllSubscriptionHandles()); // forgotten with the dead one
 
         await hub.RegisterAsync(); // it renews: told it was forgotten, it subscribes again
