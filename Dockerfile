@@ -13,6 +13,7 @@ COPY Contracts/Contracts.csproj Contracts/
 COPY Channelz/Channelz.csproj Channelz/
 COPY Client/LongLived.Client.csproj Client/
 COPY Streams/Streams.csproj Streams/
+COPY Hosting/Hosting.csproj Hosting/
 COPY Silo/Silo.csproj Silo/
 COPY Gateway/Gateway.csproj Gateway/
 COPY Emulator/Emulator.csproj Emulator/
@@ -23,6 +24,7 @@ COPY Contracts/ Contracts/
 COPY Channelz/ Channelz/
 COPY Client/ Client/
 COPY Streams/ Streams/
+COPY Hosting/ Hosting/
 COPY Silo/ Silo/
 COPY Gateway/ Gateway/
 COPY Emulator/ Emulator/

@@ -1,9 +1,28 @@
-using LongLived;
-using LongLived.Silo;
+using LongLived.Hosting;
+using LongLived.Silo.Hosting;
 
-if (HealthProbe.Requested(args) is { } url) return await HealthProbe.RunAsync(url);
-// Content root = the binary's folder, so appsettings.json is found whatever the working directory.
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.AddLongLivedSilo();
-await builder.Build().MapSiloEndpoints().RunAsync();
-return 0;
+namespace LongLived.Silo;
+
+/// <summary>The silo: channel and client grains, which own all state.</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (HealthProbe.Requested(args) is { } url) return await HealthProbe.RunAsync(url);
+        await Build(args).RunAsync();
+        return 0;
+    }
+
+    /// <summary>The whole silo, as the tests start it too.</summary>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = LongLivedHost.CreateBuilder(args);
+        builder.AddSiloCluster();     // membership (localhost, or Redis), endpoints, cluster TLS, Kubernetes
+        builder.AddChannelStorage();  // grain storage and channel logs: in memory, or Redis
+        builder.AddChannelGrains();   // what the grains use: history, generator, client settings, delivery streams
+        builder.AddSiloOperations();  // metrics, health, the Orleans dashboard
+        var app = builder.Build();
+        app.MapSiloEndpoints();       // the operators' HTTP port
+        return app;
+    }
+}

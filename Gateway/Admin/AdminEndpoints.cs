@@ -1,6 +1,8 @@
 using Grpc.Health.V1;
 using Grpc.HealthCheck;
-using LongLived.Gateway.Relay;
+using LongLived.Hosting;
+using LongLived.Gateway.Operations;
+using LongLived.Gateway.Sessions;
 
 namespace LongLived.Gateway.Admin;
 

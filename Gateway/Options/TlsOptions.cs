@@ -1,3 +1,5 @@
+using LongLived.Hosting;
+
 namespace LongLived.Gateway.Options;
 
 /// <summary>

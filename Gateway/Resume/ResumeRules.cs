@@ -1,3 +1,4 @@
+using LongLived.Contracts;
 using LongLived.Contracts.Grains;
 
 namespace LongLived.Gateway.Resume;
@@ -5,10 +6,24 @@ namespace LongLived.Gateway.Resume;
 /// <summary>
 /// The resume protocol's decisions, apart from any I/O (<c>docs/resume.md</c> states the promises they keep): where a
 /// call starts in a channel, and what it does with a live message, a head, or a page of history, given its cursor.
-/// Each rule moves the cursor as the protocol says; <see cref="Relay.SessionRelay"/> reads history and writes to the call.
+/// Each rule moves the cursor as the protocol says; <see cref="SessionRelay"/> reads history and writes to the call.
 /// </summary>
 public static class ResumeRules
 {
+    /// <summary>
+    /// The positions a call resumes from: the client's own; without one for its own channel, the position it last
+    /// acknowledged there (known to its client grain), so a client of the original contract, which sends no positions,
+    /// resumes without loss too.
+    /// </summary>
+    public static IReadOnlyDictionary<string, Position> WithAcknowledged(IReadOnlyDictionary<string, Position> positions, string ownChannel, ChannelPosition? acknowledged)
+    {
+        if (acknowledged is null || positions.ContainsKey(ownChannel)) return positions;
+        return new Dictionary<string, Position>(positions)
+        {
+            [ownChannel] = new Position { Offset = acknowledged.Offset, Epoch = acknowledged.Epoch },
+        };
+    }
+
     /// <summary>A new subscriber starts at the head: it gets everything stored from now on.</summary>
     public static ChannelCursor StartAtHead(string channel, ChannelHead head) => new(channel, head.Epoch, head.Head);
 

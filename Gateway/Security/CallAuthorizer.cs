@@ -1,12 +1,12 @@
 using System.Security.Claims;
 using Grpc.Core;
 using LongLived.Contracts.Grains;
-using LongLived.Gateway.Admin;
 using LongLived.Gateway.Options;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using LongLived.Gateway.Operations;
 
 namespace LongLived.Gateway.Security;
 

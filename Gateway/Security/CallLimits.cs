@@ -1,8 +1,8 @@
 using System.Threading.RateLimiting;
 using Grpc.Core;
-using LongLived.Gateway.Admin;
 using LongLived.Gateway.Options;
 using Microsoft.Extensions.Options;
+using LongLived.Gateway.Operations;
 
 namespace LongLived.Gateway.Security;
 

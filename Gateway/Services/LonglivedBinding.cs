@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using LongLived.Contracts;
-using LongLived.Gateway.Relay;
+using LongLived.Gateway.Delivery;
 
 namespace LongLived.Gateway.Services;
 

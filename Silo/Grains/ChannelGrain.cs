@@ -1,20 +1,20 @@
 using LongLived.Contracts.Grains;
 using LongLived.Silo.History;
+using LongLived.Silo.Operations;
 using LongLived.Silo.Options;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.Configuration;
-using Orleans.Streams;
 
 namespace LongLived.Silo.Grains;
 
 /// <summary>
 /// Numbers a channel's messages without holes, keeps the retained tail in memory (<see cref="HistoryRing"/>, every read
 /// is served from it), makes appends durable through the channel's <see cref="IChannelLog"/> (a Redis stream, or grain
-/// state at deactivation in embedded mode) and then sends each batch once to every gateway that joined, on that
-/// gateway's delivery stream. An append costs O(1) whatever the history holds.
-/// Joins are not stored: a gateway renews its join whenever it checks the head (at least every
-/// Gateway:QuietCheckInterval, and all at once when the set of silos changes), which also keeps this activation alive.
+/// state at deactivation in embedded mode) and then hands each batch to the joined gateways (<see cref="ChannelJoins"/>).
+/// An append costs O(1) whatever the history holds. A gateway renews its join whenever it checks the head (at least
+/// every Gateway:QuietCheckInterval, and all at once when the set of silos changes), which also keeps this activation
+/// alive. On a client's own channel it holds the session fence (the owner) and runs the <see cref="DemoGenerator"/>.
 /// Group commit: the grain is reentrant so that appends arriving while a log write is in flight are numbered at
 /// once and stored together by the next write; nothing is visible (Read, Touch, the stream, the caller's reply) before
 /// it is stored. Every method but the flush is synchronous, so each runs atomically between awaits.
@@ -32,15 +32,11 @@ public sealed class ChannelGrain(
     TimeProvider time,
     ILogger<ChannelGrain> logger) : Grain, IChannelGrain
 {
-    private readonly GeneratorOptions _generator = generatorOptions.Value;
     private readonly HistoryOptions _history = historyOptions.Value;
     private readonly HistoryRing _ring = new();
     private IChannelLog _log = null!;
-    private readonly Dictionary<string, Joined> _gateways = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (long Join, DateTimeOffset Until)> _left = new(StringComparer.Ordinal); // the newest join each gateway left
-    private readonly HashSet<string> _joinedHere = new(StringComparer.Ordinal); // gateways that joined this activation
-    private IGrainTimer? _generatorTimer;
-    private DateTimeOffset _leaseRenewedAt;
+    private ChannelJoins _joins = null!;
+    private DemoGenerator? _generator;
     private readonly List<ChannelMessage> _staged = []; // numbered and in the ring, not stored yet
     private Task? _flushing;
     private string _epoch = "";
@@ -56,6 +52,7 @@ public sealed class ChannelGrain(
     {
         metrics.ChannelActivated();
         _log = logs.For(Name, state);
+        _joins = new ChannelJoins(Name, this.GetStreamProvider(DeliveryStreams.Provider), time, logger);
         if (await _log.OpenAsync(cancellationToken) is { } stored)
         {
             _epoch = stored.Epoch;
@@ -77,6 +74,7 @@ public sealed class ChannelGrain(
             // The owner is the client grain's fence (stored there): a session replaced before this activation stays
             // fenced off, instead of taking the channel back at its gateway's next head check.
             (_owner, _ownerLeft) = await GrainFactory.GetGrain<IClientGrain>(clientId).GetOwner().WaitAsync(cancellationToken);
+            _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, async data => await AppendAsync(data, null), metrics, time, logger);
         }
         // This activation knows no joins: gateways with local subscribers join again at once (not awaited: one-way).
         _ = restarts.TellAsync(Name);
@@ -85,7 +83,7 @@ public sealed class ChannelGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         metrics.ChannelDeactivated();
-        if (_generatorTimer is not null) metrics.GeneratorStopped();
+        if (_generator is { Running: true }) metrics.GeneratorStopped();
         if (shutdown.IsLost()) return;
         _ring.TruncateAfter(_storedHead);
         try
@@ -130,43 +128,24 @@ public sealed class ChannelGrain(
     {
         _log.KeepNumbering();
         if (SawLostOffsets(gateway.GatewayId, seen)) await RenumberAfterLossAsync(seen!, gateway.GatewayId);
-        var now = time.GetUtcNow();
-        DropExpiredJoins(now);
+        _joins.DropExpired();
         // A join the gateway has since replaced or left: its head check was in flight when its entry closed.
-        if (_gateways.TryGetValue(gateway.GatewayId, out var newer) && newer.Join > join || _left.GetValueOrDefault(gateway.GatewayId).Join >= join) return await Touch();
-        var expires = now + lease;
-        if (ChannelNames.TryGetClientId(Name, out _))
-        {
-            // A join for a session older than the newest one (a head check of the gateway the client just left) must not
-            // take the channel from the gateway the client moved to; that session learns it is replaced from the head.
-            if (fence > 0 && fence < _owner) return await Touch();
-            // A client's own channel has one live session, so one gateway: the newest joiner. The others held a session
-            // that moved here (their gateway may be dead): stop sending to them at once instead of at lease end.
-            foreach (var other in _gateways.Keys.Where(id => id != gateway.GatewayId).ToArray()) _gateways.Remove(other);
-        }
-        if (_gateways.TryGetValue(gateway.GatewayId, out var joined) && joined.Route == gateway)
-        {
-            joined.Expires = expires;
-            joined.Join = join;
-        }
-        else
-        {
-            var stream = this.GetStreamProvider(DeliveryStreams.Provider).GetStream<DeliveryBatch>(StreamId.Create(DeliveryStreams.GatewayNamespace, DeliveryStreams.Key(gateway, Name)));
-            _gateways[gateway.GatewayId] = new Joined(gateway, stream) { Expires = expires, Join = join };
-        }
+        if (_joins.IsStale(gateway.GatewayId, join)) return await Touch();
+        var own = ChannelNames.TryGetClientId(Name, out _);
+        // A join for a session older than the newest one (a head check of the gateway the client just left) must not
+        // take the channel from the gateway the client moved to; that session learns it is replaced from the head.
+        if (own && fence > 0 && fence < _owner) return await Touch();
+        // A client's own channel has one live session, so one gateway: the newest joiner. The others held a session
+        // that moved here (their gateway may be dead): stop sending to them at once instead of at lease end.
+        _joins.Add(gateway, lease, join, only: own);
         return await Touch();
     }
 
     public Task Leave(string gatewayId, long join)
     {
-        if (_gateways.TryGetValue(gatewayId, out var joined) && joined.Join > join) return Task.CompletedTask;
-        _gateways.Remove(gatewayId);
-        // Remembered while a late join of it could still arrive (Orleans drops a call older than its response timeout).
-        _left[gatewayId] = (Math.Max(join, _left.GetValueOrDefault(gatewayId).Join), time.GetUtcNow() + LateCallWindow);
+        _joins.Leave(gatewayId, join);
         return Task.CompletedTask;
     }
-
-    private static readonly TimeSpan LateCallWindow = TimeSpan.FromMinutes(2);
 
     public Task<ChannelHead> Touch()
     {
@@ -185,7 +164,7 @@ public sealed class ChannelGrain(
     }
 
     public Task<ChannelSnapshot> GetSnapshot() =>
-        Task.FromResult(new ChannelSnapshot(Name, _epoch, _storedHead, _owner, [.. _gateways.Keys]));
+        Task.FromResult(new ChannelSnapshot(Name, _epoch, _storedHead, _owner, [.. _joins.GatewayIds]));
 
     /// <summary>
     /// A gateway saw offsets of this epoch past what the log holds: storage lost them (a restart from an older state,
@@ -229,18 +208,8 @@ public sealed class ChannelGrain(
     /// </summary>
     private bool SawLostOffsets(string gatewayId, ChannelPosition? seen)
     {
-        var before = !_joinedHere.Add(gatewayId);
+        var before = !_joins.FirstJoinHere(gatewayId);
         return seen is not null && seen.Epoch == _epoch && seen.Offset > (before ? _storedHead : _openedHead);
-    }
-
-    private void DropExpiredJoins(DateTimeOffset now)
-    {
-        foreach (var (id, _) in _left.Where(l => l.Value.Until < now).ToArray()) _left.Remove(id);
-        foreach (var (id, joined) in _gateways.Where(g => g.Value.Expires < now).ToArray())
-        {
-            logger.LogInformation("Channel {Channel}: gateway {Gateway} did not renew its join; no longer sending to it", Name, id);
-            _gateways.Remove(id);
-        }
     }
 
     private async Task<ChannelMessage> AppendAsync(string data, string? idempotencyKey)
@@ -314,36 +283,7 @@ public sealed class ChannelGrain(
                 $"channel {Name}: the message was not stored (storage unavailable); the outcome is unknown: retry with the same idempotency key");
         }
         _storedHead = batch[^1].Offset;
-        await DeliverAsync(new DeliveryBatch([.. batch.Select(m => m.IdempotencyKey is null ? m : m with { IdempotencyKey = null })]));
-    }
-
-    /// <summary>The batch to each joined gateway, once; a gateway whose lease ran out (it died without leaving) is dropped.</summary>
-    private Task DeliverAsync(DeliveryBatch delivery)
-    {
-        if (_gateways.Count == 0) return Task.CompletedTask;
-        DropExpiredJoins(time.GetUtcNow());
-        return Task.WhenAll(_gateways.Values.Select(async joined =>
-        {
-            try
-            {
-                await joined.Stream.OnNextAsync(delivery);
-            }
-            catch (Exception ex)
-            {
-                // The stream is only the fast path: the gateway finds the hole by offset or head check and reads it from history.
-                logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed; it will fill them from history",
-                    Name, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId);
-            }
-        }));
-    }
-
-    private sealed class Joined(GatewayRoute route, IAsyncStream<DeliveryBatch> stream)
-    {
-        public GatewayRoute Route { get; } = route;
-        public IAsyncStream<DeliveryBatch> Stream { get; } = stream;
-        public DateTimeOffset Expires { get; set; }
-        /// <summary>The gateway's entry this join is for (see <see cref="IChannelGrain.Join"/>).</summary>
-        public long Join { get; set; }
+        await _joins.DeliverAsync(new DeliveryBatch([.. batch.Select(m => m.IdempotencyKey is null ? m : m with { IdempotencyKey = null })]));
     }
 
     private static string NewEpoch() => Guid.NewGuid().ToString("N")[..12];
@@ -361,37 +301,6 @@ public sealed class ChannelGrain(
     private void Trim() =>
         _ring.Trim(Math.Max(_history.MaxCount, 1), time.GetUtcNow().Add(-_history.MaxAge).ToUnixTimeMilliseconds());
 
-    /// <summary>Client channels generate mock data while someone keeps the lease (Read/Touch) alive.</summary>
-    private void RenewLease()
-    {
-        _leaseRenewedAt = time.GetUtcNow();
-        if (_generatorTimer is not null || _generator.Interval <= TimeSpan.Zero || !ChannelNames.TryGetClientId(Name, out var clientId)) return;
-        var data = $"data mock for: {clientId}";
-        // A grain timer's period counts from the end of its callback, and an append waits for its write and delivery:
-        // each tick makes the messages due since the last one, so the rate is one per interval, not one per
-        // interval plus an append (a few messages short per hundred under load). At most a few per tick after a pause.
-        var due = time.GetUtcNow() + _generator.Interval;
-        _generatorTimer = this.RegisterGrainTimer(
-            async ct =>
-            {
-                if (time.GetUtcNow() - _leaseRenewedAt > _generator.IdleTimeout)
-                {
-                    logger.LogInformation("Channel {Channel}: no subscriber for {Idle}, generator stopped at offset {Offset}", Name, _generator.IdleTimeout, _head);
-                    _generatorTimer?.Dispose();
-                    _generatorTimer = null;
-                    metrics.GeneratorStopped();
-                    return;
-                }
-                var now = time.GetUtcNow();
-                if (now - due > _generator.Interval * 3) due = now; // a long pause: start again from now, no burst
-                for (; due <= now; due += _generator.Interval)
-                {
-                    await AppendAsync(data, null);
-                    metrics.Appended(generated: true);
-                }
-            },
-            new GrainTimerCreationOptions(_generator.Interval, _generator.Interval) { KeepAlive = true, Interleave = false });
-        metrics.GeneratorStarted();
-        logger.LogInformation("Channel {Channel}: generator started every {Interval}", Name, _generator.Interval);
-    }
+    /// <summary>A read or a join keeps an own channel's generator going.</summary>
+    private void RenewLease() => _generator?.RenewLease();
 }

@@ -198,7 +198,7 @@ public sealed class AuthorityTests
     public void An_authority_without_an_audience_is_refused_at_startup()
     {
         // Any token the identity provider signed for another application would otherwise act as its subject here.
-        var error = Assert.Throws<InvalidOperationException>(() => LongLived.Gateway.GatewaySetup.Build(
+        var error = Assert.Throws<InvalidOperationException>(() => LongLived.Gateway.Program.Build(
             ["--Gateway:Auth:Authority=http://127.0.0.1:1", $"--Gateway:Port={ClusterFixture.FreePort()}"]));
         Assert.Contains("Audience", error.Message);
     }

@@ -1,6 +1,6 @@
 using Grpc.Core;
 using LongLived.Contracts;
-using LongLived.Gateway.Relay;
+using LongLived.Gateway.Resume;
 
 namespace LongLived.Tests;
 

@@ -1,5 +1,6 @@
-using LongLived.Gateway.Relay;
 using Microsoft.Extensions.DependencyInjection;
+using LongLived.Gateway.Sessions;
+using LongLived.Gateway.Delivery;
 
 namespace LongLived.Tests;
 

@@ -11,8 +11,8 @@ using Microsoft.Extensions.Hosting;
 namespace LongLived.Tests;
 
 /// <summary>
-/// A real cluster for the whole test collection: one silo (the production SiloSetup, localhost clustering, in-memory
-/// storage and streams, its HTTP port) and two gateways (the production GatewaySetup, real Kestrel on loopback ports).
+/// A real cluster for the whole test collection: one silo (the production LongLived.Silo.Program.Build, localhost clustering, in-memory
+/// storage and streams, its HTTP port) and two gateways (LongLived.Gateway.Program.Build, real Kestrel on loopback ports).
 /// Faster generator and head checks than the defaults, and a short history so trimming can be tested.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
@@ -42,11 +42,9 @@ public sealed class ClusterFixture : IAsyncLifetime
         string[] common = [$"--Orleans:ClusterId={ClusterId}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Orleans=Critical",
             "--Logging:LogLevel:LongLived=Information"];
 
-        var silo = WebApplication.CreateBuilder([.. common,
+        Silo = LongLived.Silo.Program.Build([.. common,
             $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={gatewayPort}", $"--Silo:HttpPort={SiloHttpPort}",
             "--Generator:Interval=00:00:00.2", $"--History:MaxCount={HistoryMaxCount}"]);
-        silo.AddLongLivedSilo();
-        Silo = silo.Build().MapSiloEndpoints();
         await Silo.StartAsync();
 
         Gateway1 = await StartGatewayAsync(Port1, AdminPort1, gatewayPort, common);
@@ -55,7 +53,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     private static async Task<WebApplication> StartGatewayAsync(int port, int adminPort, int siloGatewayPort, string[] common, params string[] extra)
     {
-        var app = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
+        var app = LongLived.Gateway.Program.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
             $"--Orleans:GatewayPorts:0={siloGatewayPort}", "--Gateway:HeadCheckInterval=00:00:01", .. extra]);
         await app.StartAsync();
         return app;

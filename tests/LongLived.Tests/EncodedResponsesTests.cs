@@ -1,6 +1,6 @@
 using LongLived.Contracts;
 using LongLived.Contracts.Grains;
-using LongLived.Gateway.Relay;
+using LongLived.Gateway.Delivery;
 
 namespace LongLived.Tests;
 

@@ -9,9 +9,9 @@ using System.Net.Http.Headers;
 using Google.Protobuf;
 using Grpc.Health.V1;
 using LongLived.Contracts;
-using LongLived.Gateway.Relay;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
+using LongLived.Gateway.Sessions;
 
 namespace LongLived.Tests;
 

@@ -1,7 +1,9 @@
 using LongLived.Contracts.Grains;
-using LongLived.Gateway.Relay;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
+using LongLived.Gateway.Cluster;
+using LongLived.Gateway.Sessions;
+using LongLived.Gateway.Delivery;
 
 namespace LongLived.Tests;
 
@@ -66,7 +68,7 @@ public sealed class JoinTests(ClusterFixture cluster)
     {
         var id = TestStreams.NewId("refenced");
         var client = cluster.Grains.GetGrain<IClientGrain>(id);
-        var registry = cluster.Gateway1.Services.GetRequiredService<SessionRegistry>();
+        var registry = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>();
         var replaced = await client.Connect(new SessionInfo(Guid.NewGuid(), registry.GatewayId, registry.Reference, [], TimeSpan.Zero));
         var newest = await client.Connect(new SessionInfo(Guid.NewGuid(), registry.GatewayId, registry.Reference, [], TimeSpan.Zero));
         var grain = cluster.Grains.GetGrain<IChannelGrain>(ChannelNames.ForClient(id));
@@ -87,7 +89,7 @@ public sealed class JoinTests(ClusterFixture cluster)
     {
         var id = TestStreams.NewId("left-owner");
         var client = cluster.Grains.GetGrain<IClientGrain>(id);
-        var registry = cluster.Gateway1.Services.GetRequiredService<SessionRegistry>();
+        var registry = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>();
         await client.Connect(new SessionInfo(Guid.NewGuid(), registry.GatewayId, registry.Reference, [], TimeSpan.Zero));
         var grain = cluster.Grains.GetGrain<IChannelGrain>(ChannelNames.ForClient(id));
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using k8s;
 using k8s.Models;
 using LongLived.Gateway.Options;
+using LongLived.Hosting;
 using LongLived.Silo.Options;
 using Microsoft.Extensions.Configuration;
 
@@ -53,7 +54,7 @@ public sealed class KubernetesManifestTests
         // The silo: its HTTP port and probes, Kubernetes hosting on, the pod IP advertised.
         var s = silo.Spec.Template.Spec.Containers.Single();
         var http = Bind<SiloHttpOptions>(s, SiloHttpOptions.Section);
-        var cluster = Bind<SiloClusterOptions>(s, SiloClusterOptions.Section);
+        var cluster = Bind<OrleansClusterOptions>(s, OrleansClusterOptions.Section);
         Assert.Equal(http.HttpPort, Port(s, "http"));
         foreach (var probe in new[] { s.StartupProbe, s.ReadinessProbe })
         {

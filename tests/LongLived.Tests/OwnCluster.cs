@@ -6,8 +6,8 @@ using Microsoft.AspNetCore.Builder;
 namespace LongLived.Tests;
 
 /// <summary>
-/// A silo and a gateway of a test's own, started in this process with the production setup (SiloSetup,
-/// GatewaySetup): for tests that need settings the shared fixture cannot have (Redis, intervals, a silo stopped).
+/// A silo and a gateway of a test's own, started in this process with the production hosts (each one's Program.Build):
+/// for tests that need settings the shared fixture cannot have (Redis, intervals, a silo stopped).
 /// </summary>
 public sealed class OwnCluster : IAsyncDisposable
 {
@@ -36,15 +36,13 @@ public sealed class OwnCluster : IAsyncDisposable
     public static async Task<OwnCluster> StartAsync(string[] common, string[]? silo = null, string[]? gateway = null, Action<WebApplication>? beforeStart = null)
     {
         var siloGatewayPort = ClusterFixture.FreePort();
-        var siloBuilder = WebApplication.CreateBuilder([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
-            $"--Orleans:GatewayPort={siloGatewayPort}", "--Silo:HttpPort=0", "--urls=http://127.0.0.1:0", .. silo ?? []]); // no fixed port: tests run beside other processes
-        siloBuilder.AddLongLivedSilo();
-        var siloApp = siloBuilder.Build();
+        var siloApp = LongLived.Silo.Program.Build([.. common, $"--Orleans:SiloPort={ClusterFixture.FreePort()}",
+            $"--Orleans:GatewayPort={siloGatewayPort}", "--Silo:HttpPort=0", .. silo ?? []]); // no fixed HTTP port: tests run beside other processes
         await siloApp.StartAsync();
         var port = ClusterFixture.FreePort();
         var adminPort = ClusterFixture.FreePort();
         // With Orleans:Redis in common the gateway finds the silo through Redis and ignores the port list.
-        var gatewayApp = GatewaySetup.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
+        var gatewayApp = LongLived.Gateway.Program.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
             $"--Orleans:GatewayPorts:0={siloGatewayPort}", .. gateway ?? []]);
         beforeStart?.Invoke(gatewayApp);
         await gatewayApp.StartAsync();

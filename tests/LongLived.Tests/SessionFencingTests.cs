@@ -1,11 +1,11 @@
 using Grpc.Core;
 using LongLived.Contracts.Grains;
-using LongLived.Gateway.Relay;
 using LongLived.Silo.Grains;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
 using Orleans.Runtime;
 using Orleans.Storage;
+using LongLived.Gateway.Cluster;
 
 namespace LongLived.Tests;
 
@@ -127,7 +127,7 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
     {
         var id = TestStreams.NewId("late-ack");
         var grain = cluster.Grains.GetGrain<IClientGrain>(id);
-        var gateway = cluster.Gateway1.Services.GetRequiredService<SessionRegistry>();
+        var gateway = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>();
         var own = ChannelNames.ForClient(id);
         var first = Guid.NewGuid();
         await grain.Connect(new SessionInfo(first, gateway.GatewayId, gateway.Reference, [], TimeSpan.Zero));

@@ -8,6 +8,8 @@ using LongLived.Contracts;
 using LongLived.Contracts.Grains;
 using LongLived.Tests.Failover;
 using Xunit.Abstractions;
+using LongLived.Gateway.Sessions;
+using LongLived.Gateway.Delivery;
 
 namespace LongLived.Tests;
 
@@ -264,7 +266,7 @@ public sealed class SoakTests(ITestOutputHelper output)
     // dump is collected with lossy event buffering (dotnet-gcdump says so): counts may come out a little low on a large
     // heap, never high, so they bound growth but are not exact.
     private const string HubChannelType = "HubChannel [LongLived.Gateway.dll]"; // ChannelHub.HubChannel
-    private const string SessionType = "LongLived.Gateway.Relay.SubscriberSession [LongLived.Gateway.dll]";
+    private const string SessionType = "LongLived.Gateway.Sessions.SubscriberSession [LongLived.Gateway.dll]";
     private const string JoinedType = "Joined [LongLived.Silo.dll]"; // ChannelGrain.Joined
 
     /// <summary>

@@ -16,7 +16,7 @@ public sealed class SwitchTests(ClusterFixture cluster)
     public async Task Reflection_and_channelz_can_be_switched_off(string value)
     {
         var port = ClusterFixture.FreePort();
-        await using var gateway = GatewaySetup.Build([$"--Gateway:Port={port}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}",
+        await using var gateway = LongLived.Gateway.Program.Build([$"--Gateway:Port={port}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}",
             $"--Orleans:ClusterId={cluster.ClusterId}", $"--Orleans:GatewayPorts:0={cluster.SiloGatewayPort}",
             $"--GRPC_REFLECTION={value}", $"--GRPC_CHANNELZ={value}", "--Logging:LogLevel:Default=Warning"]);
         await gateway.StartAsync();

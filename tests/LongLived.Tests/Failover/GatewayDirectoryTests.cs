@@ -1,9 +1,10 @@
 using LongLived.Contracts.Grains;
-using LongLived.Gateway.Relay;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Streams;
 using StackExchange.Redis;
+using LongLived.Gateway.Cluster;
+using LongLived.Gateway.Delivery;
 
 namespace LongLived.Tests.Failover;
 
@@ -32,7 +33,7 @@ public sealed class GatewayDirectoryTests
         var stored = keysBefore.Where(k => k.Contains(dead.GatewayId, StringComparison.Ordinal)).ToArray();
         Assert.Equal(dead.Shards, stored.Length); // one pub-sub record per stream, in Redis
 
-        var registry = cluster.Gateway.Services.GetRequiredService<SessionRegistry>();
+        var registry = cluster.Gateway.Services.GetRequiredService<GatewayObserver>();
         await orleans.GetGrain<IGatewayDirectory>(0).Register(dead, registry.Reference, TimeSpan.FromSeconds(1));
         var hub = cluster.Gateway.Services.GetRequiredService<ChannelHub>();
         // The live gateway stops renewing (its head check, which renews, stopped) and its registration is cut short.

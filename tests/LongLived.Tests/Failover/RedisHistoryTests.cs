@@ -1,9 +1,9 @@
 using LongLived.Contracts;
 using LongLived.Contracts.Grains;
-using LongLived.Gateway.Relay;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
 using StackExchange.Redis;
+using LongLived.Gateway.Resume;
 
 namespace LongLived.Tests.Failover;
 

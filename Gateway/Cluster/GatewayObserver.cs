@@ -1,0 +1,41 @@
+using LongLived.Contracts.Grains;
+
+namespace LongLived.Gateway.Cluster;
+
+/// <summary>
+/// This gateway as the cluster knows it: its id, and the observer through which grains reach it. Client grains end a
+/// session here (a newer Subscribe elsewhere, or Unsubscribe); channel grains say they restarted. Sessions and
+/// delivery each listen to their event, so neither has to know the other.
+/// </summary>
+public sealed class GatewayObserver : IGatewayObserver
+{
+    private readonly Lazy<IGatewayObserver> _reference;
+
+    public GatewayObserver(IClusterClient cluster) =>
+        // Created on first use (the client is connected by then) and held here: Orleans holds observers weakly.
+        _reference = new(() => cluster.CreateObjectReference<IGatewayObserver>(this), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>This gateway's identity in the cluster (unique per process).</summary>
+    public string GatewayId { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..6]}";
+
+    /// <summary>The reference grains call back on.</summary>
+    public IGatewayObserver Reference => _reference.Value;
+
+    /// <summary>A client grain ended a session of this gateway (client id, session id, why).</summary>
+    public event Action<string, Guid, SessionEndReason>? SessionEnded;
+
+    /// <summary>A channel grain started a new activation, which knows no joins.</summary>
+    public event Action<string>? Restarted;
+
+    public Task EndSession(string clientId, Guid sessionId, SessionEndReason reason)
+    {
+        SessionEnded?.Invoke(clientId, sessionId, reason);
+        return Task.CompletedTask;
+    }
+
+    public Task ChannelRestarted(string channel)
+    {
+        Restarted?.Invoke(channel);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,290 @@
+using System.Collections.Concurrent;
+using LongLived.Contracts.Grains;
+using LongLived.Gateway.Options;
+using Microsoft.Extensions.Options;
+using Orleans.Streams;
+using LongLived.Gateway.Operations;
+using LongLived.Gateway.Cluster;
+
+namespace LongLived.Gateway.Delivery;
+
+/// <summary>
+/// The channels with local subscribers, and this gateway's delivery streams. The first local subscriber of a channel
+/// joins its grain for the whole gateway and the last one leaves; every message then arrives once, on one of the
+/// gateway's few delivery streams (<see cref="DeliveryStreams"/>), and goes to each local subscriber's buffer. Stream
+/// subscriptions: <c>Gateway:DeliveryShards</c>, however many clients and channels.
+/// </summary>
+public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer, DrainSignal drain, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<ChannelHub> logger)
+    : IHostedService
+{
+    /// <summary>A join or head read that takes longer (a silo that just died) is abandoned: the next round tries again.</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long the gateway directory keeps this gateway without a renewal (renewed by the head check every 30 s).</summary>
+    public static readonly TimeSpan DirectoryLease = TimeSpan.FromMinutes(3);
+
+    private readonly ConcurrentDictionary<string, HubChannel> _channels = new(StringComparer.Ordinal);
+    private readonly GatewayOptions _options = options.Value;
+    private StreamSubscriptionHandle<DeliveryBatch>?[] _shards = [];
+
+    /// <summary>Where channel grains send this gateway's messages.</summary>
+    public GatewayRoute Route { get; } = new(observer.GatewayId, Math.Max(options.Value.DeliveryShards, 1));
+
+    /// <summary>A join lasts three quiet-check intervals: the head check renews it long before, unless this gateway died.</summary>
+    public TimeSpan JoinLease => _options.QuietCheckInterval * 3;
+
+    /// <summary>Channels with local subscribers, for the head check.</summary>
+    public IEnumerable<HubChannel> Channels => _channels.Values;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _shards = new StreamSubscriptionHandle<DeliveryBatch>?[Route.Shards];
+        observer.Restarted += OnChannelRestarted;
+        await EnsureSubscribedAsync();
+        await RegisterAsync();
+        logger.LogInformation("Gateway {Gateway} receives on {Shards} delivery streams", Route.GatewayId, Route.Shards);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(_shards.OfType<StreamSubscriptionHandle<DeliveryBatch>>().Select(h => h.UnsubscribeAsync())).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            logger.LogDebug(ex, "Leaving the delivery streams failed (the silo drops a gone client's subscriptions itself)");
+        }
+    }
+
+    /// <summary>
+    /// Subscribes to every delivery stream that has no subscription in the cluster: at start, and after the set of silos
+    /// changed (a silo that died with in-memory pub-sub state took this gateway's subscriptions with it).
+    /// </summary>
+    public async Task EnsureSubscribedAsync()
+    {
+        var provider = cluster.GetStreamProvider(DeliveryStreams.Provider);
+        for (var shard = 0u; shard < _shards.Length; shard++)
+        {
+            var stream = provider.GetStream<DeliveryBatch>(StreamId.Create(DeliveryStreams.GatewayNamespace, DeliveryStreams.ShardKey(Route.GatewayId, shard)));
+            if (_shards[shard] is not null)
+            {
+                if ((await stream.GetAllSubscriptionHandles()).Count > 0) continue;
+                logger.LogWarning("Delivery stream {Shard} lost its subscription (a silo left): subscribing again", shard);
+            }
+            _shards[shard] = await stream.SubscribeAsync(OnDeliveryAsync);
+        }
+    }
+
+    /// <summary>
+    /// Registers (or renews) this gateway in the directory channel grains tell when they restart. A directory that had
+    /// forgotten it (it could not renew for a whole lease) also removed its delivery streams' subscriptions: make them again.
+    /// </summary>
+    public async Task RegisterAsync()
+    {
+        bool known;
+        try
+        {
+            known = await cluster.GetGrain<IGatewayDirectory>(0).Register(Route, observer.Reference, DirectoryLease).WaitAsync(CallTimeout);
+        }
+        catch
+        {
+            _recheck = _registered; // the answer may have been "forgotten", lost with the reply
+            throw;
+        }
+        if ((!known || _recheck) && _registered) await EnsureSubscribedAsync(); // throws: checked again next time
+        _recheck = false;
+        _registered = true;
+    }
+
+    private bool _registered, _recheck;
+
+    /// <summary>
+    /// Joins <paramref name="entry"/>'s grain again (renewing the join, or making it anew after a new activation) and hands
+    /// every local subscriber the head it returns. A closed entry (its last subscriber left since) is skipped.
+    /// </summary>
+    public async Task RejoinAsync(HubChannel entry, string reason, CancellationToken cancellationToken = default)
+    {
+        if (entry.Closed) return;
+        metrics.HeadChecked(reason);
+        var seen = entry.Seen;
+        var head = await cluster.GetGrain<IChannelGrain>(entry.Name).Join(Route, JoinLease, entry.JoinId, entry.Fence, seen).WaitAsync(CallTimeout, cancellationToken);
+        if (head.Head != seen?.Offset || head.Epoch != seen.Epoch)
+        {
+            // News (or a new numbering): keep checking this channel until it is quiet again.
+            entry.Saw(head.Epoch, head.Head, replace: true);
+            Volatile.Write(ref entry.HeardAt, Environment.TickCount64);
+        }
+        foreach (var sink in entry.Sinks) sink.OfferHead(entry.Name, head, restarted: reason == RestartReason);
+    }
+
+    private const string RestartReason = "restart";
+
+    private void OnChannelRestarted(string channel)
+    {
+        if (!_channels.TryGetValue(channel, out var entry) || !entry.Joined || entry.Closed) return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await RejoinAsync(entry, RestartReason);
+                logger.LogInformation("Channel {Channel} restarted (a new activation): joined it again", channel);
+            }
+            catch (Exception ex)
+            {
+                // The head check's sweep joins it later.
+                Volatile.Write(ref entry.HeardAt, Environment.TickCount64);
+                logger.LogWarning("Joining restarted channel {Channel} again failed ({Error}); the head check retries", channel, ex.Message);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Starts delivering the channel's live messages to <paramref name="sink"/>; dispose the result to stop. When this
+    /// call joined the channel for the gateway, the result carries the head the grain returned.
+    /// </summary>
+    public async Task<Membership> JoinAsync(string channel, IChannelSink sink, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var entry = _channels.GetOrAdd(channel, name => new HubChannel(name));
+            await entry.Gate.WaitAsync(cancellationToken);
+            try
+            {
+                if (entry.Closed) continue; // the last subscriber left while we waited: take a fresh entry
+                ChannelHead? head = null;
+                if (!entry.Joined)
+                {
+                    try
+                    {
+                        head = await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease, entry.JoinId, sink.Fence, null);
+                        entry.Saw(head.Epoch, head.Head, replace: true);
+                        entry.Joined = true;
+                    }
+                    catch
+                    {
+                        // A cluster blip: drop the entry, or the head check would keep joining (and so keep generating
+                        // on) a channel nobody here receives, forever. The caller's stream fails and its client resumes.
+                        if (entry.Sinks.Count == 0)
+                        {
+                            entry.Closed = true;
+                            _channels.TryRemove(new KeyValuePair<string, HubChannel>(channel, entry));
+                        }
+                        throw;
+                    }
+                }
+                entry.Add(sink);
+                return new Membership(this, entry, sink, head);
+            }
+            finally
+            {
+                entry.Gate.Release();
+            }
+        }
+    }
+
+    private async Task LeaveAsync(HubChannel entry, IChannelSink sink)
+    {
+        await entry.Gate.WaitAsync();
+        try
+        {
+            if (!entry.Remove(sink) || !entry.Joined) return;
+            entry.Closed = true;
+            _channels.TryRemove(new KeyValuePair<string, HubChannel>(entry.Name, entry));
+            // Draining, the whole gateway goes: its joins run out with their lease instead of costing the drain a call each.
+            if (drain.IsDraining) return;
+            try
+            {
+                await cluster.GetGrain<IChannelGrain>(entry.Name).Leave(Route.GatewayId, entry.JoinId).WaitAsync(_options.DrainTimeout);
+            }
+            catch (Exception ex)
+            {
+                // The cluster may be unreachable; the join runs out with its lease.
+                logger.LogWarning(ex, "Leaving channel {Channel} failed", entry.Name);
+            }
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+    }
+
+    private Task OnDeliveryAsync(DeliveryBatch batch, StreamSequenceToken? token)
+    {
+        // A batch is one channel's; a channel no longer here (left a moment ago) is simply not delivered.
+        if (batch.Messages.Length > 0 && _channels.TryGetValue(batch.Messages[0].Channel, out var entry))
+        {
+            Volatile.Write(ref entry.HeardAt, Environment.TickCount64);
+            entry.Saw(batch.Messages[^1].Epoch, batch.Messages[^1].Offset, replace: false);
+            foreach (var message in batch.Messages) entry.Deliver(message);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A channel with local subscribers.</summary>
+    public sealed class HubChannel(string name)
+    {
+        private IChannelSink[] _sinks = [];
+
+        public string Name { get; } = name;
+        /// <summary>Names this entry's join at the grain. Ids grow, so a late call of an earlier entry (its Leave, or its head
+        /// check's Join) cannot undo a newer entry's join.</summary>
+        internal long JoinId { get; } = Interlocked.Increment(ref s_joins);
+        private static long s_joins;
+        /// <summary>The newest session fence among the local subscribers (a client's own channel: its one session).</summary>
+        internal long Fence => Volatile.Read(ref _sinks).Select(s => s.Fence).DefaultIfEmpty().Max();
+        internal SemaphoreSlim Gate { get; } = new(1, 1);
+        internal bool Joined { get; set; }
+        internal bool Closed { get; set; }
+        public IReadOnlyList<IChannelSink> Sinks => Volatile.Read(ref _sinks);
+
+        /// <summary>
+        /// When (Environment.TickCount64) this channel last showed news: a live message, or a head check that found more.
+        /// A new channel has none: its joiner just read the head, and what follows arrives live.
+        /// </summary>
+        internal long HeardAt = long.MinValue / 2;
+
+        private ChannelPosition? _seen;
+        private readonly Lock _seenLock = new();
+
+        /// <summary>
+        /// The newest position seen here, live or by a head check (null: none yet). Offsets the grain stored once: if
+        /// its log later holds less in the same epoch, storage lost them (<see cref="IChannelGrain.Join"/>).
+        /// </summary>
+        internal ChannelPosition? Seen => Volatile.Read(ref _seen);
+
+        /// <summary>Records a position: a newer offset, another epoch, or (<paramref name="replace"/>) the grain's own head.</summary>
+        internal void Saw(string epoch, ulong offset, bool replace)
+        {
+            lock (_seenLock)
+            {
+                if (replace || _seen is null || _seen.Epoch != epoch || offset > _seen.Offset) Volatile.Write(ref _seen, new ChannelPosition(offset, epoch));
+            }
+        }
+
+        internal void Add(IChannelSink sink) => _sinks = [.. _sinks, sink];
+
+        /// <summary>True when the last sink left.</summary>
+        internal bool Remove(IChannelSink sink)
+        {
+            _sinks = [.. _sinks.Where(s => !ReferenceEquals(s, sink))];
+            return _sinks.Length == 0;
+        }
+
+        internal void Deliver(ChannelMessage message)
+        {
+            foreach (var sink in Volatile.Read(ref _sinks)) sink.Offer(message);
+        }
+    }
+
+    /// <summary>One sink's place in a channel; <see cref="Head"/>: the head when this join was the gateway's first.</summary>
+    public sealed class Membership(ChannelHub hub, HubChannel entry, IChannelSink sink, ChannelHead? head) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public ChannelHead? Head { get; } = head;
+
+        public ValueTask DisposeAsync() =>
+            Interlocked.Exchange(ref _disposed, 1) == 0 ? new ValueTask(hub.LeaveAsync(entry, sink)) : ValueTask.CompletedTask;
+    }
+}

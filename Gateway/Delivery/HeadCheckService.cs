@@ -1,0 +1,126 @@
+using LongLived.Contracts.Grains;
+using LongLived.Gateway.Options;
+using Microsoft.Extensions.Options;
+using LongLived.Gateway.Cluster;
+
+namespace LongLived.Gateway.Delivery;
+
+/// <summary>
+/// Finds stream events lost at the tail (a silo died, delivery gave up): reads the head of a channel with local
+/// subscribers and lets each fill what it lacks from history. The same call renews this gateway's join and the
+/// generator lease.
+/// Its cost follows traffic, not the number of channels: each round checks the channels that had news in the last
+/// two rounds (the round after the last message catches a lost tail), every channel once after the set of active
+/// silos changed (read from the management grain each round) or the connection to the cluster came back, and the quiet rest spread over <see cref="GatewayOptions.QuietCheckInterval"/>. 50,000 idle streams cost
+/// nothing but that slow sweep.
+/// </summary>
+public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, ClusterConnection connection,
+    IOptions<GatewayOptions> options, ILogger<HeadCheckService> logger) : BackgroundService
+{
+    private static readonly TimeSpan CallTimeout = ChannelHub.CallTimeout;
+    private static readonly TimeSpan DirectoryRenewal = TimeSpan.FromSeconds(30);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = options.Value.HeadCheckInterval;
+        var sweepRounds = Math.Max(1, (long)(options.Value.QuietCheckInterval / interval));
+        var directoryRounds = Math.Max(1, (long)(DirectoryRenewal / interval));
+        var clusterChanges = connection.Changes;
+        string? silos = null;
+        using var timer = new PeriodicTimer(interval);
+        for (long round = 0; await TickAsync(timer, stoppingToken); round++)
+        {
+            if (round % directoryRounds == 0) await RenewDirectoryAsync();
+            var now = Environment.TickCount64;
+            var recent = now - 2 * (long)interval.TotalMilliseconds;
+            var changes = connection.Changes;
+            var all = changes != clusterChanges;
+            clusterChanges = changes;
+            // A silo that died took its activations (joins, generator timers) and, with in-memory pub-sub, stream
+            // subscriptions with it; this gateway need not have been connected to it to be affected. One call a round.
+            var current = await ActiveSilosAsync();
+            if (current is not null && current != silos)
+            {
+                all |= silos is not null;
+                silos = current;
+            }
+            if (all)
+            {
+                logger.LogInformation("The set of silos changed: joining and checking all {Count} channels again", hub.Channels.Count());
+                try
+                {
+                    await hub.EnsureSubscribedAsync();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Checking the delivery stream subscriptions failed; next round tries again");
+                    clusterChanges--; // not done: the next round is a full one too
+                }
+            }
+            var due = hub.Channels.Select(c => (Channel: c, Reason:
+                    all ? "cluster-change"
+                    : Volatile.Read(ref c.HeardAt) >= recent ? "traffic"
+                    : (round + (StringComparer.Ordinal.GetHashCode(c.Name) & int.MaxValue)) % sweepRounds == 0 ? "sweep"
+                    : null))
+                .Where(d => d.Reason is not null).ToArray();
+            await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = stoppingToken },
+                async (check, _) =>
+                {
+                    var channel = check.Channel;
+                    try
+                    {
+                        // Join, not just read: renews this gateway's join (a new activation after a silo loss has none).
+                        // Bounded: a call to a silo that just died hangs until it is declared dead, and must not hold the round.
+                        await hub.RejoinAsync(channel, check.Reason!, stoppingToken);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                    {
+                        // Try again next round.
+                        Volatile.Write(ref channel.HeardAt, Environment.TickCount64);
+                        logger.LogWarning("Head check of channel {Channel} failed ({Error}); retrying next round", channel.Name, ex.Message);
+                    }
+                }).ContinueWith(_ => { }, TaskScheduler.Default); // a stop in the middle of a round is not a failure
+        }
+    }
+
+    /// <summary>Keeps this gateway in the directory that restarting channel grains tell (see <see cref="IGatewayDirectory"/>).</summary>
+    private async Task RenewDirectoryAsync()
+    {
+        try
+        {
+            await hub.RegisterAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogDebug(ex, "Renewing this gateway in the directory failed; next time");
+        }
+    }
+
+    /// <summary>The active silos as one comparable string, or null when the cluster cannot say right now.</summary>
+    private async Task<string?> ActiveSilosAsync()
+    {
+        try
+        {
+            var hosts = await cluster.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(CallTimeout);
+            return string.Join(',', hosts.Keys.Select(s => s.ToString()).Order(StringComparer.Ordinal));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogDebug(ex, "Reading the active silos failed");
+            return null;
+        }
+    }
+
+    /// <summary>The next tick, or false once the host stops (instead of an exception the host would log as a failure).</summary>
+    internal static async Task<bool> TickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

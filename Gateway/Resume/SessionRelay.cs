@@ -1,0 +1,185 @@
+using Grpc.Core;
+using LongLived.Contracts;
+using LongLived.Contracts.Grains;
+using LongLived.Gateway.Options;
+using Microsoft.Extensions.Options;
+using LongLived.Gateway.Operations;
+using LongLived.Gateway.Sessions;
+using LongLived.Gateway.Delivery;
+
+namespace LongLived.Gateway.Resume;
+
+/// <summary>
+/// One Subscribe call's relay. Per channel: join the live stream first (buffering), read the history after the
+/// client's position and send it, then relay live messages. What to send, drop, fill or report lost is decided by
+/// <see cref="ResumeRules"/> (docs/resume.md); this type does the reads and the writes.
+/// </summary>
+public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGrainFactory grains, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<SessionRelay> logger)
+{
+    /// <summary>Response headers: the session id, and how each channel that came with a position resumed (URL-encoded names, comma-separated).</summary>
+    public const string SessionHeader = "ll-session";
+    public const string RecoveredHeader = "ll-resume-recovered";
+    public const string UnrecoverableHeader = "ll-resume-unrecoverable";
+
+    private readonly int _pageSize = Math.Max(options.Value.HistoryPageSize, 1);
+    private static readonly WriteOptions BufferHint = new(WriteFlags.BufferHint);
+
+    public async Task RunAsync(SubscriberSession session, IReadOnlyDictionary<string, Position> positions,
+        IServerStreamWriter<Response> writer, ServerCallContext call, CancellationToken cancellationToken)
+    {
+        var memberships = new List<ChannelHub.Membership>(session.Channels.Count);
+        try
+        {
+            // Live first: whatever is published while the history is read lands in the session buffer.
+            foreach (var channel in session.Channels) memberships.Add(await hub.JoinAsync(channel, session, cancellationToken));
+
+            var starts = await Task.WhenAll(session.Channels.Select((c, i) => StartAsync(c, positions.GetValueOrDefault(c), memberships[i].Head)));
+            // Acknowledgements without positions (the original contract) count on from where the own channel starts.
+            var own = starts[0].Cursor;
+            await lifecycle.StartedAsync(session, new ChannelPosition(own.Last, own.Epoch));
+            await call.WriteResponseHeadersAsync(ResumeHeaders(session, starts));
+
+            var cursors = new Dictionary<string, ChannelCursor>(StringComparer.Ordinal);
+            foreach (var start in starts)
+            {
+                cursors[start.Cursor.Channel] = start.Cursor;
+                foreach (var message in start.Page.Messages) await SendAsync(start.Cursor, message, live: false, writer, cancellationToken);
+                await FillAsync(start.Cursor, start.Page.Head, writer, cancellationToken);
+            }
+
+            // One flush per drained buffer, not per message: while more signals are queued, writes only buffer
+            // (BufferHint); once the buffer is empty, whatever was buffered is flushed (a queued signal need not write).
+            var response = call.GetHttpContext().Response;
+            var unflushed = false; // a write with the hint may sit in the response buffer
+            await foreach (var signal in session.Buffer.ReadAllAsync(cancellationToken))
+            {
+                var more = session.Buffer.Count > 0;
+                writer.WriteOptions = more ? BufferHint : null;
+                var cursor = cursors[signal.Channel];
+                if (signal.Message is { } message) await OnMessageAsync(cursor, message, writer, cancellationToken);
+                else if (signal.Head is { } head) await OnHeadAsync(cursor, head, signal.Restarted, writer, cancellationToken);
+                unflushed |= more;
+                if (unflushed && session.Buffer.Count == 0)
+                {
+                    await response.BodyWriter.FlushAsync(cancellationToken);
+                    unflushed = false;
+                }
+            }
+        }
+        finally
+        {
+            // In parallel: a draining gateway ends thousands of streams at once, each leaving its channels.
+            await Task.WhenAll(memberships.Select(m => m.DisposeAsync().AsTask()));
+        }
+    }
+
+    private async Task<Start> StartAsync(string channel, Position? position, ChannelHead? joinedAt)
+    {
+        var grain = grains.GetGrain<IChannelGrain>(channel);
+        if (position is null)
+        {
+            // The head its join just returned, if it joined.
+            var head = joinedAt ?? await grain.Touch();
+            return new Start(ResumeRules.StartAtHead(channel, head), new HistoryPage(head.Epoch, head.Head, true, [], head.Head + 1), Resume.None);
+        }
+        var page = await grain.Read(position.Offset, position.Epoch, _pageSize);
+        metrics.Resumed(page.Recoverable);
+        var cursor = ResumeRules.StartAt(channel, new ChannelPosition(position.Offset, position.Epoch), page);
+        if (page.Recoverable) return new Start(cursor, page, Resume.Recovered);
+        logger.LogInformation("Channel {Channel}: position {Offset}@{Epoch} not recoverable (now {Head}@{CurrentEpoch}); continuing from now",
+            channel, position.Offset, position.Epoch, page.Head, page.Epoch);
+        return new Start(cursor, page, Resume.Unrecoverable);
+    }
+
+    private async Task OnMessageAsync(ChannelCursor cursor, ChannelMessage message, IServerStreamWriter<Response> writer, CancellationToken ct)
+    {
+        var step = ResumeRules.OnLive(cursor, message);
+        if (step == LiveStep.AskHead)
+        {
+            var old = cursor.Epoch;
+            if (!ResumeRules.EnterNewEpoch(cursor, await grains.GetGrain<IChannelGrain>(cursor.Channel).Touch(), message)) return;
+            logger.LogWarning("Channel {Channel}: epoch changed {Old} -> {New}; the client is told earlier messages are lost", cursor.Channel, old, message.Epoch);
+            step = ResumeRules.OnLive(cursor, message);
+        }
+        if (step == LiveStep.FillFirst)
+        {
+            await FillAsync(cursor, message.Offset - 1, writer, ct);
+            var filled = cursor.Last;
+            step = ResumeRules.AfterFill(cursor, message);
+            if (step == LiveStep.SendAfterLoss) logger.LogWarning("Channel {Channel}: offsets {From}..{To} missing from history", cursor.Channel, filled + 1, message.Offset - 1);
+        }
+        if (step == LiveStep.Drop)
+        {
+            metrics.DuplicateDropped(); // already delivered (history fill or a redelivery), or late
+            return;
+        }
+        await SendAsync(cursor, message, live: true, writer, ct);
+    }
+
+    /// <summary>Tail loss: fills what the head says is overdue (<see cref="ResumeRules.FillTarget"/>).</summary>
+    private Task OnHeadAsync(ChannelCursor cursor, ChannelHead head, bool restarted, IServerStreamWriter<Response> writer, CancellationToken ct) =>
+        ResumeRules.FillTarget(cursor, head, restarted) is { } target ? FillAsync(cursor, target, writer, ct) : Task.CompletedTask;
+
+    /// <summary>Sends history until the cursor reaches <paramref name="target"/>, page by page (<see cref="ResumeRules.OnPage"/>).</summary>
+    private async Task FillAsync(ChannelCursor cursor, ulong target, IServerStreamWriter<Response> writer, CancellationToken ct)
+    {
+        // A fill may be long: each write flushes (write batching is for live messages), so it is never held in memory whole.
+        var options = writer.WriteOptions;
+        writer.WriteOptions = null;
+        try
+        {
+            await FillCoreAsync(cursor, target, writer, ct);
+        }
+        finally
+        {
+            writer.WriteOptions = options;
+        }
+    }
+
+    private async Task FillCoreAsync(ChannelCursor cursor, ulong target, IServerStreamWriter<Response> writer, CancellationToken ct)
+    {
+        var grain = grains.GetGrain<IChannelGrain>(cursor.Channel);
+        while (cursor.Last < target)
+        {
+            var (from, epoch) = (cursor.Last, cursor.Epoch);
+            var page = await grain.Read(cursor.Last, cursor.Epoch, _pageSize);
+            switch (ResumeRules.OnPage(cursor, page, ref target))
+            {
+                case FillStep.Jumped:
+                    logger.LogWarning("Channel {Channel}: cannot fill after {Offset}@{Epoch} (history now holds {First}..{Head}@{NewEpoch}); continuing after {After}",
+                        cursor.Channel, from, epoch, page.First, page.Head, page.Epoch, cursor.Last);
+                    continue;
+                case FillStep.Done:
+                    return;
+            }
+            foreach (var message in page.Messages) await SendAsync(cursor, message, live: false, writer, ct);
+        }
+    }
+
+    private async Task SendAsync(ChannelCursor cursor, ChannelMessage message, bool live, IServerStreamWriter<Response> writer, CancellationToken ct)
+    {
+        // A live message is one object for every local subscriber of its channel: encoded once for all of them.
+        var unrecoverable = cursor.TakePendingUnrecoverable();
+        await writer.WriteAsync(live && !unrecoverable ? EncodedResponses.For(message) : EncodedResponses.ToResponse(message, unrecoverable), ct);
+        cursor.Delivered(message.Offset);
+        metrics.Relayed(live, message.PublishedUnixMs);
+    }
+
+    private static Metadata ResumeHeaders(SubscriberSession session, Start[] starts)
+    {
+        var headers = new Metadata { { SessionHeader, session.SessionId.ToString() } };
+        AddList(RecoveredHeader, Resume.Recovered);
+        AddList(UnrecoverableHeader, Resume.Unrecoverable);
+        return headers;
+
+        void AddList(string key, Resume outcome)
+        {
+            var names = starts.Where(s => s.Outcome == outcome).Select(s => Uri.EscapeDataString(s.Cursor.Channel)).ToArray();
+            if (names.Length > 0) headers.Add(key, string.Join(',', names));
+        }
+    }
+
+    private enum Resume { None, Recovered, Unrecoverable }
+
+    private sealed record Start(ChannelCursor Cursor, HistoryPage Page, Resume Outcome);
+}

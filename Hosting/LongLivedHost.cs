@@ -1,0 +1,29 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+
+namespace LongLived.Hosting;
+
+/// <summary>What the silo and the gateway host alike: how a builder starts, how metrics are exported.</summary>
+public static class LongLivedHost
+{
+    /// <summary>A web application builder whose content root is the binary's folder, so appsettings.json is found whatever the working directory.</summary>
+    public static WebApplicationBuilder CreateBuilder(string[] args) =>
+        WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+
+    /// <summary>A section bound to <typeparamref name="T"/>, or its defaults when the section is absent.</summary>
+    public static T Read<T>(this IConfiguration configuration, string section) where T : new() =>
+        configuration.GetSection(section).Get<T>() ?? new();
+
+    /// <summary>OpenTelemetry metrics of <paramref name="meters"/>, Orleans and the runtime, for a Prometheus scrape at /metrics.</summary>
+    public static IServiceCollection AddLongLivedMetrics(this IServiceCollection services, params string[] meters)
+    {
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter([.. meters, "Microsoft.Orleans", "System.Runtime"])
+            // Orleans records every message's size in histograms: a bucket lookup per message, for figures nobody reads.
+            .AddView("orleans-messaging-*-size", MetricStreamConfiguration.Drop)
+            .AddPrometheusExporter());
+        return services;
+    }
+}

@@ -1,0 +1,98 @@
+using LongLived.Contracts.Grains;
+using Orleans.Streams;
+
+namespace LongLived.Silo.Grains;
+
+/// <summary>
+/// The gateways that joined one channel activation, and the fan-out to them: each stored batch goes once to every
+/// joined gateway, on its delivery stream for this channel. Joins are not stored: a gateway renews its join whenever it
+/// checks the head, and a lease ends the join of a gateway that died without leaving. Join ids only grow per gateway,
+/// so a late call (a head check in flight when its entry closed) changes nothing.
+/// </summary>
+internal sealed class ChannelJoins(string channel, IStreamProvider streams, TimeProvider time, ILogger logger)
+{
+    /// <summary>How long a left join is remembered: a late join of it can still arrive (Orleans drops a call older than its response timeout).</summary>
+    private static readonly TimeSpan LateCallWindow = TimeSpan.FromMinutes(2);
+
+    private readonly Dictionary<string, Joined> _gateways = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Join, DateTimeOffset Until)> _left = new(StringComparer.Ordinal); // the newest join each gateway left
+    private readonly HashSet<string> _joinedHere = new(StringComparer.Ordinal); // gateways that joined this activation
+
+    public IEnumerable<string> GatewayIds => _gateways.Keys;
+
+    /// <summary>Records that <paramref name="gatewayId"/> joined this activation; false if it had before.</summary>
+    public bool FirstJoinHere(string gatewayId) => _joinedHere.Add(gatewayId);
+
+    /// <summary>A join the gateway has since replaced or left.</summary>
+    public bool IsStale(string gatewayId, long join) =>
+        _gateways.TryGetValue(gatewayId, out var newer) && newer.Join > join || _left.GetValueOrDefault(gatewayId).Join >= join;
+
+    /// <summary>Adds or renews the join of <paramref name="gateway"/>; <paramref name="only"/>: it replaces every other gateway's.</summary>
+    public void Add(GatewayRoute gateway, TimeSpan lease, long join, bool only)
+    {
+        var expires = time.GetUtcNow() + lease;
+        if (only)
+        {
+            foreach (var other in _gateways.Keys.Where(id => id != gateway.GatewayId).ToArray()) _gateways.Remove(other);
+        }
+        if (_gateways.TryGetValue(gateway.GatewayId, out var joined) && joined.Route == gateway)
+        {
+            joined.Expires = expires;
+            joined.Join = join;
+        }
+        else
+        {
+            var stream = streams.GetStream<DeliveryBatch>(StreamId.Create(DeliveryStreams.GatewayNamespace, DeliveryStreams.Key(gateway, channel)));
+            _gateways[gateway.GatewayId] = new Joined(gateway, stream) { Expires = expires, Join = join };
+        }
+    }
+
+    /// <summary>Ends the join <paramref name="join"/> of a gateway, or an older one; a newer join stays.</summary>
+    public void Leave(string gatewayId, long join)
+    {
+        if (_gateways.TryGetValue(gatewayId, out var joined) && joined.Join > join) return;
+        _gateways.Remove(gatewayId);
+        _left[gatewayId] = (Math.Max(join, _left.GetValueOrDefault(gatewayId).Join), time.GetUtcNow() + LateCallWindow);
+    }
+
+    /// <summary>Forgets joins whose lease ran out (their gateway stopped renewing) and left joins past the late-call window.</summary>
+    public void DropExpired()
+    {
+        var now = time.GetUtcNow();
+        foreach (var (id, _) in _left.Where(l => l.Value.Until < now).ToArray()) _left.Remove(id);
+        foreach (var (id, _) in _gateways.Where(g => g.Value.Expires < now).ToArray())
+        {
+            logger.LogInformation("Channel {Channel}: gateway {Gateway} did not renew its join; no longer sending to it", channel, id);
+            _gateways.Remove(id);
+        }
+    }
+
+    /// <summary>The batch to each joined gateway, once; a gateway whose lease ran out (it died without leaving) is dropped.</summary>
+    public Task DeliverAsync(DeliveryBatch delivery)
+    {
+        if (_gateways.Count == 0) return Task.CompletedTask;
+        DropExpired();
+        return Task.WhenAll(_gateways.Values.Select(async joined =>
+        {
+            try
+            {
+                await joined.Stream.OnNextAsync(delivery);
+            }
+            catch (Exception ex)
+            {
+                // The stream is only the fast path: the gateway finds the hole by offset or head check and reads it from history.
+                logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed; it will fill them from history",
+                    channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId);
+            }
+        }));
+    }
+
+    private sealed class Joined(GatewayRoute route, IAsyncStream<DeliveryBatch> stream)
+    {
+        public GatewayRoute Route { get; } = route;
+        public IAsyncStream<DeliveryBatch> Stream { get; } = stream;
+        public DateTimeOffset Expires { get; set; }
+        /// <summary>The gateway's entry this join is for (see <see cref="IChannelGrain.Join"/>).</summary>
+        public long Join { get; set; }
+    }
+}

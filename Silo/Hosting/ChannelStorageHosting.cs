@@ -1,0 +1,42 @@
+using LongLived.Contracts.Grains;
+using LongLived.Hosting;
+using LongLived.Silo.Grains;
+using LongLived.Silo.History;
+using LongLived.Silo.Options;
+using StackExchange.Redis;
+
+namespace LongLived.Silo.Hosting;
+
+public static class ChannelStorageHosting
+{
+    /// <summary>
+    /// Grain storage (channel and client state, the gateway directory, the stream pub-sub store) and the channels' logs:
+    /// in memory embedded; with Orleans:Redis, Redis hashes, and each channel's history a Redis stream.
+    /// </summary>
+    public static WebApplicationBuilder AddChannelStorage(this WebApplicationBuilder builder)
+    {
+        var redis = builder.Configuration.Read<OrleansClusterOptions>(OrleansClusterOptions.Section).Redis;
+        builder.Services.Configure<HistoryOptions>(builder.Configuration.GetSection(HistoryOptions.Section));
+        builder.Services.AddSingleton<ChannelLogs>();
+        builder.Services.AddSingleton<StateAtShutdown>();
+        if (!string.IsNullOrWhiteSpace(redis))
+        {
+            // Channel histories are Redis streams, written through this connection (grain state holds the rest).
+            var options = ConfigurationOptions.Parse(redis);
+            options.AbortOnConnectFail = false;
+            builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
+        }
+        builder.UseOrleans(silo =>
+        {
+            foreach (var name in Storages)
+            {
+                if (string.IsNullOrWhiteSpace(redis)) silo.AddMemoryGrainStorage(name);
+                // A cleared state leaves no key (the pub-sub store clears a stream's record when its last subscription goes).
+                else silo.AddRedisGrainStorage(name, o => { o.ConfigurationOptions = ConfigurationOptions.Parse(redis); o.DeleteStateOnClear = true; });
+            }
+        });
+        return builder;
+    }
+
+    private static readonly string[] Storages = [StorageNames.Channels, StorageNames.Clients, StorageNames.PubSubStore];
+}
