@@ -3,7 +3,7 @@ namespace LongLived.Client;
 /// <summary>One message of a channel, as a subscription hands it over.</summary>
 /// <param name="Channel">The channel: <c>client/&lt;id&gt;</c> for the client's own channel, else the topic.</param>
 /// <param name="Offset">1-based, per channel, without holes within one epoch.</param>
-/// <param name="Epoch">The channel's numbering this offset belongs to.</param>
+/// <param name="Epoch">The epoch this offset belongs to: a channel starts a new one when its offsets restart from 1.</param>
 /// <param name="Data">The payload.</param>
 /// <param name="PublishedAt">When the channel appended it.</param>
 /// <param name="Unrecoverable">True on the first message after a break the gateway could not fill: messages of this

@@ -143,8 +143,8 @@ internal sealed class Subscription(LongLivedClient client, string clientId, IRea
 
     private void OnHeaders(Metadata headers)
     {
-        var args = new SubscribedEventArgs(clientId, headers.GetValue("ll-session"),
-            Channels(headers.GetValue("ll-resume-recovered")), Channels(headers.GetValue("ll-resume-unrecoverable")), _subscribedBefore);
+        var args = new SubscribedEventArgs(clientId, headers.GetValue(ProtocolNames.SessionHeader),
+            Channels(headers.GetValue(ProtocolNames.RecoveredHeader)), Channels(headers.GetValue(ProtocolNames.UnrecoverableHeader)), _subscribedBefore);
         _subscribedBefore = true;
         client.Logger.LogDebug("Subscribed as {ClientId} (session {Session}; recovered {Recovered}, unrecoverable {Unrecoverable})",
             clientId, args.SessionId, args.Recovered.Count, args.Unrecoverable.Count);

@@ -2,11 +2,11 @@ namespace LongLived.Contracts.Grains;
 
 /// <summary>
 /// Channel naming, shared by the gateway (validation) and the silo (generator).
-/// A client's own channel is "client/&lt;id&gt;"; topic names cannot contain '/', so they never collide with it.
+/// A client's own channel is "client/&lt;id&gt;" (<see cref="ProtocolNames.OwnChannelPrefix"/>).
 /// </summary>
 public static class ChannelNames
 {
-    public const string ClientPrefix = "client/";
+    public const string ClientPrefix = ProtocolNames.OwnChannelPrefix;
     public const int MaxTopicLength = 128;
 
     public static string ForClient(string clientId) => ClientPrefix + clientId;

@@ -13,9 +13,9 @@ public interface IChannelGrain : IGrainWithStringKey
     Task<ChannelMessage> Publish(string data, string? idempotencyKey);
 
     /// <summary>
-    /// Messages after <paramref name="afterOffset"/> (at most <paramref name="max"/>) in numbering <paramref name="epoch"/>.
+    /// Messages after <paramref name="afterOffset"/> (at most <paramref name="max"/>) in epoch <paramref name="epoch"/>.
     /// A position without an epoch is recoverable only from offset 0 ("seen nothing"): an offset of an unknown
-    /// numbering may belong to one that was lost, and must not pass as a match. Renews the subscriber lease.
+    /// epoch may belong to one that was lost, and must not pass as a match. Renews the subscriber lease.
     /// </summary>
     [Alias("Read")]
     Task<HistoryPage> Read(ulong afterOffset, string? epoch, int max);
@@ -49,7 +49,7 @@ public interface IChannelGrain : IGrainWithStringKey
     [Alias("Claim")]
     Task Claim(long fence, bool left);
 
-    /// <summary>The numbering, the owner and the joined gateways, for tests and operators.</summary>
+    /// <summary>The epoch and head, the owner and the joined gateways, for tests and operators.</summary>
     [Alias("GetSnapshot")]
     Task<ChannelSnapshot> GetSnapshot();
 }

@@ -111,7 +111,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         var head = await cluster.GetGrain<IChannelGrain>(entry.Name).Join(Route, JoinLease, entry.JoinId, entry.Fence, seen).WaitAsync(CallTimeout, cancellationToken);
         if (head.Head != seen?.Offset || head.Epoch != seen.Epoch)
         {
-            // News (or a new numbering): keep checking this channel until it is quiet again.
+            // News (or a new epoch): keep checking this channel until it is quiet again.
             entry.Saw(head.Epoch, head.Head, replace: true);
             Volatile.Write(ref entry.HeardAt, Environment.TickCount64);
         }

@@ -11,8 +11,8 @@ namespace LongLived.Gateway.Delivery;
 /// generator lease.
 /// Its cost follows traffic, not the number of channels: each round checks the channels that had news in the last
 /// two rounds (the round after the last message catches a lost tail), every channel once after the set of active
-/// silos changed (read from the management grain each round) or the connection to the cluster came back, and the quiet rest spread over <see cref="GatewayOptions.QuietCheckInterval"/>. 50,000 idle streams cost
-/// nothing but that slow sweep.
+/// silos changed (read from the management grain each round) or the connection to the cluster came back, and the
+/// quiet rest spread over <see cref="GatewayOptions.QuietCheckInterval"/>: idle streams cost nothing but that slow sweep.
 /// </summary>
 public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, ClusterConnection connection,
     IOptions<GatewayOptions> options, ILogger<HeadCheckService> logger) : BackgroundService

@@ -11,7 +11,7 @@ public sealed class LimitOptions
 
     /// <summary>
     /// Concurrent Subscribe streams on this gateway. 0: derived from the memory the GC may use — half of it at 32 KB per
-    /// stream (docs/benchmarks.md measured 18–35 KB of RSS per idle stream), at most 100,000 (the most measured).
+    /// stream (above the RSS per idle stream docs/benchmarks.md measures), at most 100,000 (the most measured).
     /// </summary>
     public int MaxStreams { get; set; }
 

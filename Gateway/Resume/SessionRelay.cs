@@ -16,11 +16,6 @@ namespace LongLived.Gateway.Resume;
 /// </summary>
 public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGrainFactory grains, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<SessionRelay> logger)
 {
-    /// <summary>Response headers: the session id, and how each channel that came with a position resumed (URL-encoded names, comma-separated).</summary>
-    public const string SessionHeader = "ll-session";
-    public const string RecoveredHeader = "ll-resume-recovered";
-    public const string UnrecoverableHeader = "ll-resume-unrecoverable";
-
     private readonly int _pageSize = Math.Max(options.Value.HistoryPageSize, 1);
     private static readonly WriteOptions BufferHint = new(WriteFlags.BufferHint);
 
@@ -167,9 +162,9 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
 
     private static Metadata ResumeHeaders(SubscriberSession session, Start[] starts)
     {
-        var headers = new Metadata { { SessionHeader, session.SessionId.ToString() } };
-        AddList(RecoveredHeader, Resume.Recovered);
-        AddList(UnrecoverableHeader, Resume.Unrecoverable);
+        var headers = new Metadata { { ProtocolNames.SessionHeader, session.SessionId.ToString() } };
+        AddList(ProtocolNames.RecoveredHeader, Resume.Recovered);
+        AddList(ProtocolNames.UnrecoverableHeader, Resume.Unrecoverable);
         return headers;
 
         void AddList(string key, Resume outcome)

@@ -49,7 +49,7 @@ public static class RequestValidator
         ClientId(request.Id, options);
         if (request.Positions.Count > options.MaxTopics + 1) throw Invalid($"too many positions: {request.Positions.Count} (at most {options.MaxTopics + 1})");
         Positions(request, channels: null);
-        // An acknowledged offset without its numbering cannot be resumed from (IChannelGrain.Read): refuse it here.
+        // An acknowledged offset without its epoch cannot be resumed from (IChannelGrain.Read): refuse it here.
         if (request.Positions.FirstOrDefault(p => p.Value.Epoch.Length == 0) is { Key: not null } bare)
         {
             throw Invalid($"position for channel \"{ChannelNames.Shorten(bare.Key)}\" has no epoch: send back the epoch the message carried");

@@ -62,7 +62,7 @@ public sealed class ChannelGrain(
         else
         {
             // No stored numbering (new channel, or state lost with in-memory storage): start a new epoch so
-            // clients holding positions of an older numbering are told they cannot resume, not silently misled.
+            // clients holding positions of an older epoch are told they cannot resume, not silently misled.
             _epoch = NewEpoch();
             _head = 0;
             await _log.StartEpochAsync(_epoch, cancellationToken);

@@ -9,7 +9,7 @@ namespace LongLived.Silo.Grains;
 [GenerateSerializer, Alias("ll.ChannelState")]
 public sealed class ChannelState
 {
-    /// <summary>Empty until the numbering starts; a new random value whenever numbering restarts from 1.</summary>
+    /// <summary>Empty until the first epoch starts; a new random value whenever offsets restart from 1.</summary>
     [Id(0)] public string Epoch { get; set; } = "";
     /// <summary>Newest offset handed out (0: none yet).</summary>
     [Id(1)] public ulong Head { get; set; }

@@ -75,8 +75,8 @@ public sealed class BadResumeTests(ClusterFixture cluster)
         }
 
         var headers = await call.ReadyAsync();
-        var header = row.Header == Resumed.Recovered ? SessionRelay.RecoveredHeader : SessionRelay.UnrecoverableHeader;
-        var other = row.Header == Resumed.Recovered ? SessionRelay.UnrecoverableHeader : SessionRelay.RecoveredHeader;
+        var header = row.Header == Resumed.Recovered ? ProtocolNames.RecoveredHeader : ProtocolNames.UnrecoverableHeader;
+        var other = row.Header == Resumed.Recovered ? ProtocolNames.UnrecoverableHeader : ProtocolNames.RecoveredHeader;
         Assert.True(topic == headers.GetValue(header), $"{what}: {header} = {headers.GetValue(header) ?? "(none)"}");
         Assert.Null(headers.GetValue(other));
 

@@ -32,8 +32,8 @@ public sealed class ResumeTests(ClusterFixture cluster)
         Assert.Equal(Enumerable.Range(6, 6).Select(i => (ulong)i), resumed.Select(m => m.Offset));
         Assert.Equal(Enumerable.Range(6, 6).Select(i => $"n{i}"), resumed.Select(m => m.Data));
         Assert.All(resumed, m => Assert.False(m.Unrecoverable));
-        Assert.Equal(topic, headers.GetValue(SessionRelay.RecoveredHeader));
-        Assert.Null(headers.GetValue(SessionRelay.UnrecoverableHeader));
+        Assert.Equal(topic, headers.GetValue(ProtocolNames.RecoveredHeader));
+        Assert.Null(headers.GetValue(ProtocolNames.UnrecoverableHeader));
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class ResumeTests(ClusterFixture cluster)
         var headers = await call.ReadyAsync();
         var messages = await call.ResponseStream.TakeAsync(3, channel);
 
-        Assert.Equal(Uri.EscapeDataString(channel), headers.GetValue(SessionRelay.UnrecoverableHeader));
+        Assert.Equal(Uri.EscapeDataString(channel), headers.GetValue(ProtocolNames.UnrecoverableHeader));
         Assert.True(messages[0].Unrecoverable);
         Assert.False(messages[1].Unrecoverable);
         Assert.NotEqual("not-this-epoch", messages[0].Epoch);
@@ -86,7 +86,7 @@ public sealed class ResumeTests(ClusterFixture cluster)
         await PublishAsync(publisher, topic, total + 1, total + 2);
         var messages = await call.ResponseStream.TakeAsync(2, topic);
 
-        Assert.Equal(topic, headers.GetValue(SessionRelay.UnrecoverableHeader));
+        Assert.Equal(topic, headers.GetValue(ProtocolNames.UnrecoverableHeader));
         Assert.Equal([(ulong)total + 1, (ulong)total + 2], messages.Select(m => m.Offset));
         Assert.True(messages[0].Unrecoverable);
         Assert.False(messages[1].Unrecoverable);
@@ -102,7 +102,7 @@ public sealed class ResumeTests(ClusterFixture cluster)
         using var call = cluster.Client(cluster.Port1).Subscribe(TestStreams.Subscribe(TestStreams.NewId("future"), topic).WithPosition(topic, 99, epoch));
         var headers = await call.ReadyAsync();
 
-        Assert.Equal(topic, headers.GetValue(SessionRelay.UnrecoverableHeader));
+        Assert.Equal(topic, headers.GetValue(ProtocolNames.UnrecoverableHeader));
     }
 
     /// <summary>Publishes "n{from}".."n{to}" and returns the epoch.</summary>

@@ -68,7 +68,7 @@ public sealed class RedisHistoryTests
         Assert.Equal((6UL, first.Epoch), (next.Offset, next.Epoch));
         using (var resumed = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("back"), topic).WithPosition(topic, 5, first.Epoch)))
         {
-            Assert.Equal(topic, (await resumed.ReadyAsync()).GetValue(SessionRelay.RecoveredHeader));
+            Assert.Equal(topic, (await resumed.ReadyAsync()).GetValue(ProtocolNames.RecoveredHeader));
             Assert.Equal(6UL, Assert.Single(await resumed.ResponseStream.TakeAsync(1, topic)).Offset);
         }
 
