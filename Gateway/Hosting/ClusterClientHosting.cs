@@ -33,7 +33,7 @@ public static class ClusterClientHosting
             {
                 client.Configure<ClusterOptions>(o => { o.ClusterId = orleans.ClusterId; o.ServiceId = orleans.ServiceId; });
                 client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(orleans.Redis));
-                // Learn about new or dead silos quickly instead of once a minute.
+                // Learn about new or dead silos quickly instead of once a minute (Orleans' GatewayOptions: the silo gateways).
                 client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             }
             if (clusterTls.LoadCertificate() is { } member) client.UseTls(member, clusterTls.Configure);
