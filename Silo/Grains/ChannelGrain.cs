@@ -115,8 +115,7 @@ public sealed class ChannelGrain(
         Trim();
         var head = _storedHead; // staged messages past it are not visible yet
         var first = _ring.Count > 0 ? _ring.First : head + 1;
-        var sameNumbering = epoch == _epoch || (afterOffset == 0 && string.IsNullOrEmpty(epoch));
-        var recoverable = sameNumbering && afterOffset <= head && afterOffset + 1 >= first;
+        var recoverable = HistoryPage.CanServe(afterOffset, epoch, _epoch, head, first);
         if (!recoverable || afterOffset == head)
         {
             return Task.FromResult(new HistoryPage(_epoch, head, recoverable, [], first));

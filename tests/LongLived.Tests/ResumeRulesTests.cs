@@ -17,6 +17,26 @@ public sealed class ResumeRulesTests
     private static HistoryPage Page(bool recoverable, ulong first, ulong head, string epoch = E1, params ulong[] offsets) =>
         new(epoch, head, recoverable, [.. offsets.Select(o => Message(o, epoch))], first);
 
+    [Theory]
+    [InlineData(3UL, E1, true)]  // inside the history
+    [InlineData(10UL, E1, true)] // at the head: nothing to send, nothing lost
+    [InlineData(0UL, null, true)] // seen nothing, no epoch: everything the history holds
+    [InlineData(0UL, E1, true)]
+    [InlineData(11UL, E1, false)] // past the head: a position this epoch never had
+    [InlineData(3UL, E2, false)]  // another epoch
+    [InlineData(3UL, null, false)] // an offset without its epoch may be of a lost one
+    [InlineData(3UL, "", false)]
+    public void A_channel_serves_a_read_only_after_a_position_of_its_epoch_within_its_history(ulong after, string? epoch, bool served) =>
+        Assert.Equal(served, HistoryPage.CanServe(after, epoch, E1, head: 10, first: 1));
+
+    [Fact]
+    public void A_read_after_a_position_older_than_the_history_is_not_served()
+    {
+        Assert.False(HistoryPage.CanServe(3, E1, E1, head: 10, first: 5));
+        Assert.True(HistoryPage.CanServe(4, E1, E1, head: 10, first: 5)); // the next offset is still held
+        Assert.False(HistoryPage.CanServe(0, null, E1, head: 10, first: 5)); // seen nothing, but the start is trimmed
+    }
+
     [Fact]
     public void A_new_subscriber_starts_at_the_head_and_is_told_of_no_loss()
     {
