@@ -8,6 +8,17 @@ namespace LongLived.Hosting;
 /// <summary>What the silo and the gateway host alike: how a builder starts, how metrics are exported.</summary>
 public static class LongLivedHost
 {
+    /// <summary>
+    /// Runs the host <paramref name="build"/> makes; with <c>--healthcheck &lt;url&gt;</c>, probes a running one instead
+    /// (the containers' HEALTHCHECK: <see cref="HealthProbe"/>).
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, Func<string[], WebApplication> build)
+    {
+        if (HealthProbe.Requested(args) is { } url) return await HealthProbe.RunAsync(url);
+        await build(args).RunAsync();
+        return 0;
+    }
+
     /// <summary>A web application builder whose content root is the binary's folder, so appsettings.json is found whatever the working directory.</summary>
     public static WebApplicationBuilder CreateBuilder(string[] args) =>
         WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });

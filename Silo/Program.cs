@@ -6,12 +6,7 @@ namespace LongLived.Silo;
 /// <summary>The silo: channel and client grains, which own all state.</summary>
 public static class Program
 {
-    public static async Task<int> Main(string[] args)
-    {
-        if (HealthProbe.Requested(args) is { } url) return await HealthProbe.RunAsync(url);
-        await Build(args).RunAsync();
-        return 0;
-    }
+    public static Task<int> Main(string[] args) => LongLivedHost.RunAsync(args, Build);
 
     /// <summary>The whole silo, as the tests start it too.</summary>
     public static WebApplication Build(string[] args)
