@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LongLived.Contracts.Grains;
 using LongLived.Streams;
 using LongLived.Tests.Failover;
 using Microsoft.Extensions.DependencyInjection;
@@ -83,7 +84,7 @@ public sealed class EventQueueTests(ClusterFixture cluster)
         await using var own = await OwnCluster.StartAsync(["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId=full-{Guid.NewGuid():N}"],
             silo: ["--Orleans:StreamQueueCapacity=3"]);
         // Queue 99 of the delivery streams' provider: its capacity is the configured one, and no agent reads it (8 queues).
-        var queue = own.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IEventQueueGrain>("channels/99");
+        var queue = own.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IEventQueueGrain>($"{DeliveryStreams.Provider}/99");
         for (var i = 0; i < 3; i++) await queue.Enqueue(Batch(i));
         var refused = await Assert.ThrowsAsync<QueueFullException>(() => queue.Enqueue(Batch(3)));
         Assert.Contains("is full (3 batches", refused.Message);
