@@ -42,13 +42,6 @@ public interface IChannelGrain : IGrainWithStringKey
     [Alias("Touch")]
     Task<ChannelHead> Touch();
 
-    /// <summary>
-    /// A client's own channel: records the fence of the client's newest session (see <see cref="ChannelHead.Owner"/>),
-    /// or, with <paramref name="left"/>, of its Unsubscribe.
-    /// </summary>
-    [Alias("Claim")]
-    Task Claim(long fence, bool left);
-
     /// <summary>The epoch and head, the owner and the joined gateways, for tests and operators.</summary>
     [Alias("GetSnapshot")]
     Task<ChannelSnapshot> GetSnapshot();

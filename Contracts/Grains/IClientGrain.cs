@@ -1,21 +1,23 @@
 namespace LongLived.Contracts.Grains;
 
-/// <summary>Per client id: subscription state. At most one live session; the newest Connect wins.</summary>
+/// <summary>
+/// Per client id: subscription state, kept by the client's own channel grain (<see cref="ClientGrains.GetClientGrain"/>).
+/// At most one live session; the newest Subscribe wins.
+/// </summary>
 [Alias("ll.IClientGrain")]
 public interface IClientGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Registers a new live session with a new fence, and ends the previous one (<see cref="SessionEndReason.Replaced"/>)
-    /// unless that one reached its gateway later (both placed on this grain's clock by their <see cref="SessionInfo.Waited"/>),
-    /// in which case this one is refused.
+    /// A whole Subscribe at the client's own channel, in one call. Registers a new live session with a new fence and
+    /// ends the previous one (<see cref="SessionEndReason.Replaced"/>), unless that one reached its gateway later (both
+    /// placed on this grain's clock by their <see cref="SessionInfo.Waited"/>), in which case this one is refused. Then,
+    /// as <see cref="IChannelGrain.Join"/> with the new fence, joins <paramref name="gateway"/> to the own channel, and
+    /// reads up to <paramref name="pageSize"/> messages after <paramref name="position"/>, or, without one, after the
+    /// position the client last acknowledged (a client of the original contract sends none). Where that leaves the
+    /// session is where acknowledgements without positions count from.
     /// </summary>
-    [Alias("Connect")]
-    Task<SessionGrant> Connect(SessionInfo session);
-
-    /// <summary>Where the session started in the client's own channel: acknowledgements without positions (the original
-    /// contract's NotifyReceived, one per message) count on from it.</summary>
-    [Alias("Started")]
-    Task Started(Guid sessionId, ChannelPosition ownChannel);
+    [Alias("Subscribe")]
+    Task<SubscribeGrant> Subscribe(SessionInfo session, GatewayRoute gateway, TimeSpan lease, long join, ChannelPosition? position, int pageSize);
 
     /// <summary>Forgets the session if it is still the current one.</summary>
     [Alias("Disconnect")]
@@ -35,8 +37,4 @@ public interface IClientGrain : IGrainWithStringKey
 
     [Alias("GetSnapshot")]
     Task<ClientSnapshot> GetSnapshot();
-
-    /// <summary>The fence of the newest session or Unsubscribe (0: none yet). Interleaves: a channel activating during a Connect asks for it.</summary>
-    [Alias("GetOwner"), Orleans.Concurrency.AlwaysInterleave]
-    Task<ChannelOwner> GetOwner();
 }

@@ -141,9 +141,11 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
 
     /// <summary>
     /// Starts delivering the channel's live messages to <paramref name="sink"/>; dispose the result to stop. When this
-    /// call joined the channel for the gateway, the result carries the head the grain returned.
+    /// call joined the channel for the gateway, the result carries the head the grain returned. <paramref name="join"/>,
+    /// given the entry's join id, replaces the grain's <see cref="IChannelGrain.Join"/> and runs even when the gateway
+    /// had joined already (a client's own channel joins with its session's Subscribe call).
     /// </summary>
-    public async Task<Membership> JoinAsync(string channel, IChannelSink sink, CancellationToken cancellationToken)
+    public async Task<Membership> JoinAsync(string channel, IChannelSink sink, CancellationToken cancellationToken, Func<long, Task<ChannelHead>>? join = null)
     {
         while (true)
         {
@@ -153,11 +155,12 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
             {
                 if (entry.Closed) continue; // the last subscriber left while we waited: take a fresh entry
                 ChannelHead? head = null;
-                if (!entry.Joined)
+                if (!entry.Joined || join is not null)
                 {
                     try
                     {
-                        head = await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease, entry.JoinId, sink.Fence, null);
+                        head = join is not null ? await join(entry.JoinId)
+                            : await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease, entry.JoinId, sink.Fence, null);
                         entry.Saw(head.Epoch, head.Head, replace: true);
                         entry.Joined = true;
                     }

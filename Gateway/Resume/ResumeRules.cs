@@ -1,4 +1,3 @@
-using LongLived.Contracts;
 using LongLived.Contracts.Grains;
 
 namespace LongLived.Gateway.Resume;
@@ -10,20 +9,6 @@ namespace LongLived.Gateway.Resume;
 /// </summary>
 public static class ResumeRules
 {
-    /// <summary>
-    /// The positions a call resumes from: the client's own; without one for its own channel, the position it last
-    /// acknowledged there (known to its client grain), so a client of the original contract, which sends no positions,
-    /// resumes without loss too.
-    /// </summary>
-    public static IReadOnlyDictionary<string, Position> WithAcknowledged(IReadOnlyDictionary<string, Position> positions, string ownChannel, ChannelPosition? acknowledged)
-    {
-        if (acknowledged is null || positions.ContainsKey(ownChannel)) return positions;
-        return new Dictionary<string, Position>(positions)
-        {
-            [ownChannel] = new Position { Offset = acknowledged.Offset, Epoch = acknowledged.Epoch },
-        };
-    }
-
     /// <summary>A new subscriber starts at the head: it gets everything stored from now on.</summary>
     public static ChannelCursor StartAtHead(string channel, ChannelHead head) => new(channel, head.Epoch, head.Head);
 

@@ -10,8 +10,9 @@ using LongLived.Gateway.Delivery;
 namespace LongLived.Gateway.Resume;
 
 /// <summary>
-/// One Subscribe call's relay. Per channel: join the live stream first (buffering), read the history after the
-/// client's position and send it, then relay live messages. What to send, drop, fill or report lost is decided by
+/// One Subscribe call's relay. Per channel: join first (live messages wait in the session's buffer), read the history
+/// after the client's position and send it, then relay live messages. The own channel does all of that, with the
+/// session's fence, in its Subscribe call (<see cref="SessionLifecycle.SubscribeAsync"/>); topics are joined in parallel. What to send, drop, fill or report lost is decided by
 /// <see cref="ResumeRules"/> (docs/resume.md); this type does the reads and the writes.
 /// </summary>
 public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGrainFactory grains, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<SessionRelay> logger)
@@ -25,13 +26,25 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
         var memberships = new List<ChannelHub.Membership>(session.Channels.Count);
         try
         {
-            // Live first: whatever is published while the history is read lands in the session buffer.
-            foreach (var channel in session.Channels) memberships.Add(await hub.JoinAsync(channel, session, cancellationToken));
+            SubscribeGrant? grant = null;
+            var own = positions.GetValueOrDefault(session.Channels[0]) is { } p ? new ChannelPosition(p.Offset, p.Epoch) : null;
+            var joins = session.Channels.Select((channel, i) => i > 0 ? hub.JoinAsync(channel, session, cancellationToken)
+                : hub.JoinAsync(channel, session, cancellationToken, async join =>
+                {
+                    grant = await lifecycle.SubscribeAsync(session, hub.Route, hub.JoinLease, join, own, _pageSize);
+                    return grant.Head;
+                })).ToArray();
+            try
+            {
+                await Task.WhenAll(joins);
+            }
+            finally
+            {
+                memberships.AddRange(joins.Where(j => j.IsCompletedSuccessfully).Select(j => j.Result));
+            }
 
-            var starts = await Task.WhenAll(session.Channels.Select((c, i) => StartAsync(c, positions.GetValueOrDefault(c), memberships[i].Head)));
-            // Acknowledgements without positions (the original contract) count on from where the own channel starts.
-            var own = starts[0].Cursor;
-            await lifecycle.StartedAsync(session, new ChannelPosition(own.Last, own.Epoch));
+            var starts = await Task.WhenAll(session.Channels.Select((c, i) => i == 0 ? Task.FromResult(OwnStart(c, grant!))
+                : StartAsync(c, positions.GetValueOrDefault(c), memberships[i].Head)));
             await call.WriteResponseHeadersAsync(ResumeHeaders(session, starts));
 
             var cursors = new Dictionary<string, ChannelCursor>(StringComparer.Ordinal);
@@ -68,18 +81,25 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
         }
     }
 
+    /// <summary>Where a topic starts: at the head, or after the client's position if history can serve it.</summary>
     private async Task<Start> StartAsync(string channel, Position? position, ChannelHead? joinedAt)
     {
         var grain = grains.GetGrain<IChannelGrain>(channel);
-        if (position is null)
-        {
-            // The head its join just returned, if it joined.
-            var head = joinedAt ?? await grain.Touch();
-            return new Start(ResumeRules.StartAtHead(channel, head), new HistoryPage(head.Epoch, head.Head, true, [], head.Head + 1), Resume.None);
-        }
-        var page = await grain.Read(position.Offset, position.Epoch, _pageSize);
+        if (position is null) return AtHead(channel, joinedAt ?? await grain.Touch()); // the head its join just returned, if it joined
+        return AfterPosition(channel, new ChannelPosition(position.Offset, position.Epoch), await grain.Read(position.Offset, position.Epoch, _pageSize));
+    }
+
+    /// <summary>Where the own channel starts, as its Subscribe call read it.</summary>
+    private Start OwnStart(string channel, SubscribeGrant grant) =>
+        grant.From is { } from && grant.Page is { } page ? AfterPosition(channel, from, page) : AtHead(channel, grant.Head);
+
+    private static Start AtHead(string channel, ChannelHead head) =>
+        new(ResumeRules.StartAtHead(channel, head), new HistoryPage(head.Epoch, head.Head, true, [], head.Head + 1), Resume.None);
+
+    private Start AfterPosition(string channel, ChannelPosition position, HistoryPage page)
+    {
         metrics.Resumed(page.Recoverable);
-        var cursor = ResumeRules.StartAt(channel, new ChannelPosition(position.Offset, position.Epoch), page);
+        var cursor = ResumeRules.StartAt(channel, position, page);
         if (page.Recoverable) return new Start(cursor, page, Resume.Recovered);
         logger.LogInformation("Channel {Channel}: position {Offset}@{Epoch} not recoverable (now {Head}@{CurrentEpoch}); continuing from now",
             channel, position.Offset, position.Epoch, page.Head, page.Epoch);

@@ -38,10 +38,9 @@ public sealed class LonglivedService(
         using var slot = limits.OpenStream();
         logger.LogInformation("Received subscribe request from ID: {ClientId}", request.Id);
 
-        var session = new SubscriberSession(request.Id, channels, _options.StreamBufferCapacity);
         var attempt = request.ClientInstance.Length > 0 ? new ClientAttempt(request.ClientInstance, request.Attempt) : null;
-        await sessions.RunAsync(session, attempt, arrived, tokenExpires, context, (acknowledged, stop) =>
-            relay.RunAsync(session, ResumeRules.WithAcknowledged(request.Positions, channels[0], acknowledged), responseStream, context, stop));
+        var session = new SubscriberSession(request.Id, channels, _options.StreamBufferCapacity, attempt) { Arrived = arrived };
+        await sessions.RunAsync(session, tokenExpires, context, stop => relay.RunAsync(session, request.Positions, responseStream, context, stop));
     }
 
     public override async Task<Response> Unsubscribe(Request request, ServerCallContext context)
@@ -50,7 +49,7 @@ public sealed class LonglivedService(
         ThrowIfDraining();
         limits.CallFrom(context);
         await authorizer.ClientAsync(context, request.Id);
-        if (!await cluster.GetGrain<IClientGrain>(request.Id).Unsubscribe())
+        if (!await cluster.GetClientGrain(request.Id).Unsubscribe())
         {
             throw new RpcException(new Status(StatusCode.NotFound, $"no live subscription for client ID {request.Id}"));
         }
@@ -65,7 +64,7 @@ public sealed class LonglivedService(
         limits.CallFrom(context);
         await authorizer.ClientAsync(context, request.Id);
         var positions = request.Positions.ToDictionary(p => p.Key, p => new ChannelPosition(p.Value.Offset, p.Value.Epoch));
-        await cluster.GetGrain<IClientGrain>(request.Id).Acknowledge(positions);
+        await cluster.GetClientGrain(request.Id).Acknowledge(positions);
         logger.LogDebug("NotifyReceived: {ClientId}", request.Id);
         return new Response { Data = $"NotifyReceived: {request.Id}" };
     }

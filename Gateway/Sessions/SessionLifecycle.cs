@@ -9,10 +9,9 @@ using LongLived.Gateway.Cluster;
 namespace LongLived.Gateway.Sessions;
 
 /// <summary>
-/// A session's life at the cluster, around one Subscribe call: Connect at the client grain (which fences: the newest
-/// Subscribe of a client id wins), Started (where acknowledgements without positions count from), Disconnect, and the
-/// timers that end it (maximum age, token expiry). It also decides how the call ends: OK, the session's own status,
-/// draining, or the client gone.
+/// A session's life at the cluster, around one Subscribe call: its Subscribe at the client grain (which fences: the
+/// newest Subscribe of a client id wins), its Disconnect, and the timers that end it (maximum age, token expiry). It
+/// also decides how the call ends: OK, the session's own status, draining, or the client gone.
 /// </summary>
 public sealed class SessionLifecycle(
     IClusterClient cluster,
@@ -26,33 +25,22 @@ public sealed class SessionLifecycle(
     private readonly GatewayOptions _options = options.Value;
 
     /// <summary>
-    /// Runs <paramref name="relay"/> while <paramref name="session"/> lives, once its client grain accepted it; relay is
-    /// given the client's acknowledged position in its own channel (null if none) and the token that ends the session.
-    /// Throws the <see cref="RpcException"/> the client is to get, or returns for OK.
+    /// Runs <paramref name="relay"/> while <paramref name="session"/> lives (it calls <see cref="SubscribeAsync"/>), with
+    /// the token that ends the session. Throws the <see cref="RpcException"/> the client is to get, or returns for OK.
     /// </summary>
-    public async Task RunAsync(SubscriberSession session, ClientAttempt? attempt, long arrived, DateTimeOffset? tokenExpires,
-        ServerCallContext context, Func<ChannelPosition?, CancellationToken, Task> relay)
+    public async Task RunAsync(SubscriberSession session, DateTimeOffset? tokenExpires, ServerCallContext context, Func<CancellationToken, Task> relay)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Ended, drain.Token);
         using var maxAge = MaxAgeTimer(session);
         using var expiry = tokenExpires is { } expires ? EndTimer(session, expires - DateTimeOffset.UtcNow, new Status(StatusCode.Unauthenticated,
             "token expired: get a new one and resubscribe with your positions")) : null;
-        var client = cluster.GetGrain<IClientGrain>(session.ClientId);
+        var client = cluster.GetClientGrain(session.ClientId);
         registry.Add(session);
         metrics.StreamStarted();
         var outcome = StatusCode.Unknown; // what the client is told; Unknown until decided
         try
         {
-            var grant = await client.Connect(new SessionInfo(session.SessionId, observer.GatewayId, observer.Reference, [.. session.Channels.Skip(1)], Stopwatch.GetElapsedTime(arrived), attempt));
-            if (grant.Accepted)
-            {
-                session.Fence = grant.Fence;
-                await relay(grant.ResumeFrom, stop.Token);
-            }
-            else
-            {
-                session.End(new Status(StatusCode.Aborted, "superseded: a newer Subscribe for this client id is live"));
-            }
+            await relay(stop.Token);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -87,9 +75,24 @@ public sealed class SessionLifecycle(
         }
     }
 
-    /// <summary>Where the session starts in its own channel: acknowledgements without positions (the original contract) count on from it.</summary>
-    public Task StartedAsync(SubscriberSession session, ChannelPosition ownChannel) =>
-        cluster.GetGrain<IClientGrain>(session.ClientId).Started(session.SessionId, ownChannel);
+    /// <summary>
+    /// The session's Subscribe at its client grain, which is also its own channel's (<see cref="IClientGrain.Subscribe"/>):
+    /// fence, join <paramref name="route"/> as <paramref name="join"/>, and the history after <paramref name="position"/>
+    /// (or the acknowledged one). A session a newer one already replaced ends with ABORTED, and this throws.
+    /// </summary>
+    public async Task<SubscribeGrant> SubscribeAsync(SubscriberSession session, GatewayRoute route, TimeSpan lease, long join, ChannelPosition? position, int pageSize)
+    {
+        var info = new SessionInfo(session.SessionId, observer.GatewayId, observer.Reference, [.. session.Channels.Skip(1)],
+            Stopwatch.GetElapsedTime(session.Arrived), session.Attempt);
+        var grant = await cluster.GetClientGrain(session.ClientId).Subscribe(info, route, lease, join, position, pageSize);
+        if (!grant.Accepted)
+        {
+            session.End(new Status(StatusCode.Aborted, "superseded: a newer Subscribe for this client id is live"));
+            throw new OperationCanceledException(session.Ended);
+        }
+        session.Fence = grant.Fence;
+        return grant;
+    }
 
     /// <summary>How a stream that ended without an error ends: its session's status, draining, or the client gone.</summary>
     private StatusCode EndOf(SubscriberSession session, ServerCallContext context) =>

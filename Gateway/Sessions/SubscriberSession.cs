@@ -16,15 +16,20 @@ public sealed class SubscriberSession : IChannelSink
     private readonly CancellationTokenSource _ended = new();
     private Status? _endStatus;
 
-    public SubscriberSession(string clientId, IReadOnlyList<string> channels, int capacity)
+    public SubscriberSession(string clientId, IReadOnlyList<string> channels, int capacity, ClientAttempt? attempt = null)
     {
         ClientId = clientId;
         Channels = channels;
+        Attempt = attempt;
         _buffer = Channel.CreateBounded<Signal>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
 
     public Guid SessionId { get; } = Guid.NewGuid();
     public string ClientId { get; }
+    /// <summary>When the call arrived (Stopwatch timestamp): orders this Subscribe among the client's others (<see cref="SessionInfo.Waited"/>).</summary>
+    public long Arrived { get; init; } = System.Diagnostics.Stopwatch.GetTimestamp();
+    /// <summary>The client's own name for this call (Request.client_instance and attempt), if it gave one.</summary>
+    public ClientAttempt? Attempt { get; }
     /// <summary>The client's own channel first, then its topics.</summary>
     public IReadOnlyList<string> Channels { get; }
     public ChannelReader<Signal> Buffer => _buffer.Reader;
@@ -37,7 +42,7 @@ public sealed class SubscriberSession : IChannelSink
     /// <summary>How a session ends when a newer Subscribe of its client id is live (told by EndSession, or by the fence).</summary>
     public static readonly Status Replaced = new(StatusCode.Aborted, "replaced: a newer Subscribe for this client id is live");
 
-    /// <summary>The fence the client grain gave this session (0 until Connect returns).</summary>
+    /// <summary>The fence the client grain gave this session (0 until its Subscribe returns).</summary>
     public long Fence { get; set; }
 
     public void OfferHead(string channel, ChannelHead head, bool restarted = false)

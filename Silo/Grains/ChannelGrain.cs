@@ -14,7 +14,9 @@ namespace LongLived.Silo.Grains;
 /// state at deactivation in embedded mode) and then hands each batch to the joined gateways (<see cref="ChannelJoins"/>).
 /// An append costs O(1) whatever the history holds. A gateway renews its join whenever it checks the head (at least
 /// every Gateway:QuietCheckInterval, and all at once when the set of silos changes), which also keeps this activation
-/// alive. On a client's own channel it holds the session fence (the owner) and runs the <see cref="DemoGenerator"/>.
+/// alive. A client's own channel is also the client's grain (<see cref="IClientGrain"/>, one activation per client): its
+/// <see cref="ClientSession"/> issues the session fence (the owner in the head), and its <see cref="DemoGenerator"/>
+/// makes the mock data.
 /// Group commit: the grain is reentrant so that appends arriving while a log write is in flight are numbered at
 /// once and stored together by the next write; nothing is visible (Read, Touch, the stream, the caller's reply) before
 /// it is stored. Every method but the flush is synchronous, so each runs atomically between awaits.
@@ -30,7 +32,9 @@ public sealed class ChannelGrain(
     StateAtShutdown shutdown,
     ChannelRestarts restarts,
     TimeProvider time,
-    ILogger<ChannelGrain> logger) : Grain, IChannelGrain
+    [PersistentState("client", StorageNames.Clients)] IPersistentState<ClientState> clientState,
+    IOptions<ClientOptions> clientOptions,
+    ILogger<ChannelGrain> logger) : Grain, IChannelGrain, IClientGrain
 {
     private readonly HistoryOptions _history = historyOptions.Value;
     private readonly HistoryRing _ring = new();
@@ -43,8 +47,7 @@ public sealed class ChannelGrain(
     private ulong _head; // newest offset handed out
     private ulong _storedHead; // newest offset in the log: the newest anyone may see
     private ulong _openedHead; // the stored head this activation started from (in _epoch)
-    private long _owner; // client channels: the fence of the client's newest session
-    private bool _ownerLeft; // … which was an Unsubscribe
+    private ClientSession? _client; // a client's own channel: the client's session state
 
     private string Name => this.GetPrimaryKeyString();
 
@@ -71,9 +74,7 @@ public sealed class ChannelGrain(
         _storedHead = _openedHead = _head;
         if (ChannelNames.TryGetClientId(Name, out var clientId))
         {
-            // The owner is the client grain's fence (stored there): a session replaced before this activation stays
-            // fenced off, instead of taking the channel back at its gateway's next head check.
-            (_owner, _ownerLeft) = await GrainFactory.GetGrain<IClientGrain>(clientId).GetOwner().WaitAsync(cancellationToken);
+            _client = new ClientSession(this, clientId, clientState, clientOptions.Value, shutdown, time, logger);
             _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, async data => await AppendAsync(data, null), metrics, time, logger);
         }
         // This activation knows no joins: gateways with local subscribers join again at once (not awaited: one-way).
@@ -86,6 +87,14 @@ public sealed class ChannelGrain(
         if (_generator is { Running: true }) metrics.GeneratorStopped();
         if (shutdown.IsLost()) return;
         _ring.TruncateAfter(_storedHead);
+        try
+        {
+            if (_client is not null) await _client.FlushAsync(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("Channel {Channel}: saving its client's state at deactivation failed ({Error})", Name, ex.Message);
+        }
         try
         {
             await _log.CloseAsync(_epoch, _storedHead, _ring, cancellationToken);
@@ -109,19 +118,56 @@ public sealed class ChannelGrain(
         return message;
     }
 
-    public Task<HistoryPage> Read(ulong afterOffset, string? epoch, int max)
+    public Task<HistoryPage> Read(ulong afterOffset, string? epoch, int max) => Task.FromResult(ReadPage(afterOffset, epoch, max));
+
+    private HistoryPage ReadPage(ulong afterOffset, string? epoch, int max)
     {
         RenewLease();
         Trim();
         var head = _storedHead; // staged messages past it are not visible yet
         var first = _ring.Count > 0 ? _ring.First : head + 1;
         var recoverable = HistoryPage.CanServe(afterOffset, epoch, _epoch, head, first);
-        if (!recoverable || afterOffset == head)
-        {
-            return Task.FromResult(new HistoryPage(_epoch, head, recoverable, [], first));
-        }
-        return Task.FromResult(new HistoryPage(_epoch, head, true, _ring.After(afterOffset, head, Math.Max(max, 1)), first));
+        if (!recoverable || afterOffset == head) return new HistoryPage(_epoch, head, recoverable, [], first);
+        return new HistoryPage(_epoch, head, true, _ring.After(afterOffset, head, Math.Max(max, 1)), first);
     }
+
+    public async Task<SubscribeGrant> Subscribe(SessionInfo session, GatewayRoute gateway, TimeSpan lease, long join, ChannelPosition? position, int pageSize)
+    {
+        var (accepted, acknowledged) = Client.Connect(session);
+        if (!accepted) return new SubscribeGrant(false, Client.Fence, await Touch(), null, null);
+        // Nothing below awaits anything but completed tasks (no seen position: no renumbering), so the session is
+        // fenced, joined and read in one turn: no message can fall between its join and its read.
+        var head = await Join(gateway, lease, join, Client.Fence, seen: null);
+        var from = position ?? acknowledged;
+        var page = from is null ? null : ReadPage(from.Offset, from.Epoch, pageSize);
+        // Where the gateway's cursor starts (ResumeRules.StartAtHead / StartAt).
+        Client.Started(session.SessionId, page is null ? new ChannelPosition(head.Head, head.Epoch)
+            : page.Recoverable ? new ChannelPosition(from!.Offset, page.Epoch)
+            : new ChannelPosition(page.Head, page.Epoch));
+        return new SubscribeGrant(true, Client.Fence, head, from, page);
+    }
+
+    public Task Disconnect(Guid sessionId)
+    {
+        Client.Disconnect(sessionId);
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> Unsubscribe() => Client.UnsubscribeAsync();
+
+    public Task Acknowledge(IReadOnlyDictionary<string, ChannelPosition> positions)
+    {
+        Client.Acknowledge(positions);
+        return Task.CompletedTask;
+    }
+
+    Task<ClientSnapshot> IClientGrain.GetSnapshot() => Task.FromResult(Client.Snapshot());
+
+    private ClientSession Client => _client ?? throw new InvalidOperationException($"channel {ChannelNames.Shorten(Name)} is a topic, not a client's own channel");
+
+    /// <summary>On a client's own channel, the fence of the client's newest session (0: none known), and whether it was an Unsubscribe.</summary>
+    private long Owner => _client?.Fence ?? 0;
+    private bool OwnerLeft => _client?.Left ?? false;
 
     public async Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, long join, long fence, ChannelPosition? seen)
     {
@@ -133,7 +179,7 @@ public sealed class ChannelGrain(
         var own = ChannelNames.TryGetClientId(Name, out _);
         // A join for a session older than the newest one (a head check of the gateway the client just left) must not
         // take the channel from the gateway the client moved to; that session learns it is replaced from the head.
-        if (own && fence > 0 && fence < _owner) return await Touch();
+        if (own && fence > 0 && fence < Owner) return await Touch();
         // A client's own channel has one live session, so one gateway: the newest joiner. The others held a session
         // that moved here (their gateway may be dead): stop sending to them at once instead of at lease end.
         _joins.Add(gateway, lease, join, only: own);
@@ -149,21 +195,11 @@ public sealed class ChannelGrain(
     public Task<ChannelHead> Touch()
     {
         RenewLease();
-        return Task.FromResult(new ChannelHead(_epoch, _storedHead, _owner, _ownerLeft));
-    }
-
-    public Task Claim(long fence, bool left)
-    {
-        // Stored by the client grain, which the next activation asks (OnActivateAsync); the same fence again (this
-        // activation read it from the client grain before the claim arrived) carries the same leave.
-        if (fence < _owner) return Task.CompletedTask;
-        _owner = fence;
-        _ownerLeft = left;
-        return Task.CompletedTask;
+        return Task.FromResult(new ChannelHead(_epoch, _storedHead, Owner, OwnerLeft));
     }
 
     public Task<ChannelSnapshot> GetSnapshot() =>
-        Task.FromResult(new ChannelSnapshot(Name, _epoch, _storedHead, _owner, [.. _joins.GatewayIds]));
+        Task.FromResult(new ChannelSnapshot(Name, _epoch, _storedHead, Owner, [.. _joins.GatewayIds]));
 
     /// <summary>
     /// A gateway saw offsets of this epoch past what the log holds: storage lost them (a restart from an older state,

@@ -43,15 +43,17 @@ public sealed class JoinTests(ClusterFixture cluster)
     [Fact]
     public async Task A_stale_join_for_an_older_session_does_not_take_a_client_channel_from_the_newer_one()
     {
-        var channel = ChannelNames.ForClient(TestStreams.NewId("moved"));
+        var id = TestStreams.NewId("moved");
+        var channel = ChannelNames.ForClient(id);
         var grain = cluster.Grains.GetGrain<IChannelGrain>(channel);
-        const long older = 100, newer = 200;
-        await grain.Claim(newer, left: false);
-        var session = new SubscriberSession("moved", [channel], 64) { Fence = newer };
-        await using var membership = await Hub(1).JoinAsync(channel, session, CancellationToken.None);
+        var session = new SubscriberSession(id, [channel], 64);
+        var lifecycle = cluster.Gateway1.Services.GetRequiredService<SessionLifecycle>();
+        await using var membership = await Hub(1).JoinAsync(channel, session, CancellationToken.None,
+            async join => (await lifecycle.SubscribeAsync(session, Hub(1).Route, Hub(1).JoinLease, join, null, 10)).Head);
+        var newer = session.Fence;
 
         var stale = Hub(2).Route;
-        var head = await grain.Join(stale, TimeSpan.FromMinutes(1), 1, older, null);
+        var head = await grain.Join(stale, TimeSpan.FromMinutes(1), 1, newer - 1, null);
         Assert.Equal(newer, head.Owner); // what tells the old session it was replaced
         await grain.Publish("to the newer session", null);
 
@@ -67,10 +69,9 @@ public sealed class JoinTests(ClusterFixture cluster)
     public async Task A_replaced_session_stays_fenced_off_after_its_channel_reactivates()
     {
         var id = TestStreams.NewId("refenced");
-        var client = cluster.Grains.GetGrain<IClientGrain>(id);
-        var registry = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>();
-        var replaced = await client.Connect(new SessionInfo(Guid.NewGuid(), registry.GatewayId, registry.Reference, [], TimeSpan.Zero));
-        var newest = await client.Connect(new SessionInfo(Guid.NewGuid(), registry.GatewayId, registry.Reference, [], TimeSpan.Zero));
+        var client = cluster.Grains.GetClientGrain(id);
+        var replaced = await SubscribeAsync(client);
+        var newest = await SubscribeAsync(client);
         var grain = cluster.Grains.GetGrain<IChannelGrain>(ChannelNames.ForClient(id));
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
 
@@ -88,13 +89,12 @@ public sealed class JoinTests(ClusterFixture cluster)
     public async Task An_unsubscribe_stays_a_leave_across_channel_activations()
     {
         var id = TestStreams.NewId("left-owner");
-        var client = cluster.Grains.GetGrain<IClientGrain>(id);
-        var registry = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>();
-        await client.Connect(new SessionInfo(Guid.NewGuid(), registry.GatewayId, registry.Reference, [], TimeSpan.Zero));
+        var client = cluster.Grains.GetClientGrain(id);
+        await SubscribeAsync(client);
         var grain = cluster.Grains.GetGrain<IChannelGrain>(ChannelNames.ForClient(id));
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
 
-        Assert.True(await client.Unsubscribe()); // its claim activates the channel
+        Assert.True(await client.Unsubscribe()); // the session outlived the activation (stored when it ended)
         Assert.True((await grain.Touch()).OwnerLeft);
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
         Assert.True((await grain.Touch()).OwnerLeft);
@@ -154,5 +154,13 @@ public sealed class JoinTests(ClusterFixture cluster)
             return message.Data;
         }
         throw new InvalidOperationException("the session's buffer completed");
+    }
+
+    /// <summary>A session's Subscribe at its client grain, as gateway 1 makes it (joining that gateway to the own channel).</summary>
+    private Task<SubscribeGrant> SubscribeAsync(IClientGrain client)
+    {
+        var observer = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>();
+        return client.Subscribe(new SessionInfo(Guid.NewGuid(), observer.GatewayId, observer.Reference, [], TimeSpan.Zero),
+            Hub(1).Route, TimeSpan.FromMinutes(1), join: 1, position: null, pageSize: 10);
     }
 }

@@ -6,6 +6,8 @@ using Orleans.Core.Internal;
 using Orleans.Runtime;
 using Orleans.Storage;
 using LongLived.Gateway.Cluster;
+using LongLived.Gateway.Sessions;
+using LongLived.Gateway.Delivery;
 
 namespace LongLived.Tests;
 
@@ -23,7 +25,7 @@ public sealed class SessionFencingTests(ClusterFixture cluster)
 
         // The client grain forgets the first session (its state lost, as with in-memory storage and a dead silo): the
         // next Connect sends no EndSession at all, exactly as if it had been lost on the way.
-        var grain = cluster.Grains.GetGrain<IClientGrain>(id);
+        var grain = cluster.Grains.GetClientGrain(id);
         var (storage, state) = await cluster.StoredAsync<ClientState>(StorageNames.Clients, "client", grain);
         await storage.ClearStateAsync("client", grain.GetGrainId(), state);
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
@@ -62,12 +64,13 @@ public sealed class SessionFencingTests(ClusterFixture cluster)
         var id = TestStreams.NewId("left");
         var channel = ChannelNames.ForClient(id);
         using var call = cluster.Client(cluster.Port1).Subscribe(TestStreams.Subscribe(id));
-        await call.ResponseStream.TakeAsync(1, channel);
+        var seen = await call.ResponseStream.TakeAsync(1, channel);
 
-        // What the client grain's Unsubscribe does after its one-way EndSession: claim the own channel with a newer
-        // fence, marked as a leave. The EndSession is "lost" here by not sending it; the head check must end the
-        // stream as the EndSession would have (OK), not as replaced (ABORTED) — the soak test saw that race.
-        await cluster.Grains.GetGrain<IChannelGrain>(channel).Claim(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000, left: true);
+        // What an Unsubscribe does besides its one-way EndSession: the own channel's head names a newer fence, marked as
+        // a leave. The EndSession is "lost" here by not sending it: the session hears only the head (as from a head
+        // check), and must end as the EndSession would have (OK), not as replaced (ABORTED): the soak test saw that race.
+        var session = cluster.Gateway1.Services.GetRequiredService<SessionRegistry>().Sessions.Single(s => s.ClientId == id);
+        session.OfferHead(channel, new ChannelHead(seen[0].Epoch, seen[0].Offset, Owner: session.Fence + 1, OwnerLeft: true));
 
         using var timeout = new CancellationTokenSource(TestStreams.Patience);
         while (await call.ResponseStream.MoveNext(timeout.Token)) { }
@@ -88,7 +91,7 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
         var message = (await call.ResponseStream.TakeAsync(3, ChannelNames.ForClient(id)))[2];
         await client.NotifyReceivedAsync(new Request { Id = id }.WithPosition(message.Channel, message.Offset, message.Epoch));
 
-        var grain = cluster.Grains.GetGrain<IClientGrain>(id);
+        var grain = cluster.Grains.GetClientGrain(id);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         ChannelPosition? stored = null;
         while (DateTime.UtcNow < deadline)
@@ -113,35 +116,44 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
             client.NotifyReceivedAsync(new Request { Id = id }.WithPosition("someone-elses-topic", 1, "e")).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("not subscribed", error.Status.Detail);
-        var snapshot = await cluster.Grains.GetGrain<IClientGrain>(id).GetSnapshot();
+        var snapshot = await cluster.Grains.GetClientGrain(id).GetSnapshot();
         Assert.DoesNotContain("someone-elses-topic", snapshot.Acknowledged.Keys);
     }
 
     /// <summary>
-    /// An original-contract client's acknowledgement sent just before its stream ended (a drain, a rebalance) reaches the
-    /// client grain after the client subscribed again but before that session started: it must not count on top of the
-    /// new start, or the stored position runs one past what the client received and its next resume skips a message.
+    /// An original-contract client acknowledges without positions: the client grain counts them from where the session
+    /// started, and its next Subscribe without a position resumes right after the last one counted, in the same call.
     /// </summary>
     [Fact]
-    public async Task A_positionless_acknowledgement_landing_between_two_sessions_does_not_move_the_position()
+    public async Task Positionless_acknowledgements_count_from_the_session_start_and_the_next_subscribe_resumes_after_them()
     {
-        var id = TestStreams.NewId("late-ack");
-        var grain = cluster.Grains.GetGrain<IClientGrain>(id);
-        var gateway = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>();
+        var id = TestStreams.NewId("positionless");
+        var grain = cluster.Grains.GetClientGrain(id);
         var own = ChannelNames.ForClient(id);
-        var first = Guid.NewGuid();
-        await grain.Connect(new SessionInfo(first, gateway.GatewayId, gateway.Reference, [], TimeSpan.Zero));
-        await grain.Started(first, new ChannelPosition(0, "e"));
+        var first = await SubscribeAsync(grain);
+        Assert.Null(first.From); // nothing acknowledged yet: it starts at the head
+        var start = first.Head;
         for (var i = 0; i < 3; i++) await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // messages 1..3
+        Assert.Equal(new ChannelPosition(start.Head + 3, start.Epoch), (await grain.GetSnapshot()).Acknowledged[own]);
 
-        var second = Guid.NewGuid();
-        var grant = await grain.Connect(new SessionInfo(second, gateway.GatewayId, gateway.Reference, [], TimeSpan.Zero));
-        Assert.Equal(new ChannelPosition(3, "e"), grant.ResumeFrom);
-        await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // the first stream's last one, late
-        await grain.Started(second, grant.ResumeFrom!);
-        Assert.Equal(new ChannelPosition(3, "e"), (await grain.GetSnapshot()).Acknowledged[own]);
+        // The generator has made those three by now, or soon: then history can serve what follows them.
+        var channel = cluster.Grains.GetGrain<IChannelGrain>(own);
+        var deadline = DateTime.UtcNow + TestStreams.Patience;
+        while ((await channel.Touch()).Head < start.Head + 4 && DateTime.UtcNow < deadline) await Task.Delay(100);
 
-        await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // message 4, sent by the second session
-        Assert.Equal(new ChannelPosition(4, "e"), (await grain.GetSnapshot()).Acknowledged[own]);
+        var second = await SubscribeAsync(grain);
+        Assert.Equal(new ChannelPosition(start.Head + 3, start.Epoch), second.From);
+        Assert.True(second.Page!.Recoverable);
+        Assert.Equal(start.Head + 4, second.Page.Messages[0].Offset);
+        await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // message 4, the second session's first
+        Assert.Equal(new ChannelPosition(start.Head + 4, start.Epoch), (await grain.GetSnapshot()).Acknowledged[own]);
+    }
+
+    private Task<SubscribeGrant> SubscribeAsync(IClientGrain grain)
+    {
+        var gateway = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>();
+        var hub = cluster.Gateway1.Services.GetRequiredService<ChannelHub>();
+        return grain.Subscribe(new SessionInfo(Guid.NewGuid(), gateway.GatewayId, gateway.Reference, [], TimeSpan.Zero),
+            hub.Route, TimeSpan.FromMinutes(1), join: 1, position: null, pageSize: 10);
     }
 }

@@ -78,7 +78,7 @@ public sealed class SubscribeTests(ClusterFixture cluster)
         var reply = await client.NotifyReceivedAsync(ack);
 
         Assert.Equal($"NotifyReceived: {id}", reply.Data);
-        var state = await cluster.Grains.GetGrain<IClientGrain>(id).GetSnapshot();
+        var state = await cluster.Grains.GetClientGrain(id).GetSnapshot();
         Assert.Equal(1, state.Notifications);
         Assert.Equal(new ChannelPosition(2, message.Epoch), state.Acknowledged[message.Channel]);
         Assert.NotNull(state.SessionId);
@@ -103,7 +103,23 @@ public sealed class SubscribeTests(ClusterFixture cluster)
         Assert.Equal(StatusCode.Aborted, ended.StatusCode);
         var next = await second.ResponseStream.TakeAsync(2, channel);
         Assert.Equal([seen[0].Offset + 1, seen[0].Offset + 2], next.Select(m => m.Offset));
-        var state = await cluster.Grains.GetGrain<IClientGrain>(id).GetSnapshot();
+        var state = await cluster.Grains.GetClientGrain(id).GetSnapshot();
         Assert.Equal(2, state.Sessions);
+    }
+
+    /// <summary>
+    /// A client costs one activation: its own channel's grain also holds its session state, so a Subscribe is one grain
+    /// call to one grain (the old design had a client grain beside the channel grain, and four calls).
+    /// </summary>
+    [Fact]
+    public async Task A_subscribed_client_costs_one_activation()
+    {
+        var id = TestStreams.NewId("one-activation");
+        using var call = cluster.Client(cluster.Port1).Subscribe(TestStreams.Subscribe(id));
+        await call.ResponseStream.TakeAsync(1, ChannelNames.ForClient(id));
+
+        var statistics = await cluster.Grains.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        var mine = statistics.Where(s => s.GrainId.ToString().Contains(id, StringComparison.Ordinal)).Select(s => s.GrainId.ToString()).ToArray();
+        Assert.True(mine.Length == 1, $"activations for client {id}: {string.Join(", ", mine)}");
     }
 }

@@ -1,0 +1,206 @@
+using LongLived.Contracts.Grains;
+using LongLived.Silo.Options;
+
+namespace LongLived.Silo.Grains;
+
+/// <summary>
+/// The client half of a client's own channel grain: which gateway holds the client's live session (the newest Subscribe
+/// wins, fenced), its topics, and its acknowledged positions, used to resume a client that subscribes again without
+/// positions, as clients of the original contract do. One activation per client: the own channel and this state live
+/// together, so a Subscribe is one grain call and the fence needs no message to reach the channel.
+/// Not written per Subscribe: changes of the topics and acknowledgements are stored within
+/// <see cref="ClientOptions.AckFlushInterval"/>, batched; the rest (the session, its fence) with them or when the
+/// activation ends; an Unsubscribe before it answers. If an activation is lost before that, the fence, seeded from the
+/// clock (<see cref="NewFence"/>), still fences the sessions it knew.
+/// </summary>
+internal sealed class ClientSession(IGrainBase grain, string clientId, IPersistentState<ClientState> state, ClientOptions options,
+    StateAtShutdown shutdown, TimeProvider time, ILogger logger)
+{
+    private ClientState S => state.State;
+    private readonly string _ownChannel = ChannelNames.ForClient(clientId);
+    private bool _dirty; // changed since the last write
+    private IGrainTimer? _flush; // set while changes wait to be stored
+    private readonly SemaphoreSlim _writing = new(1, 1); // the grain is reentrant: one write at a time, or the second fails its ETag
+
+    /// <summary>The fence of the newest session or Unsubscribe (0: none known), and whether it was an Unsubscribe.</summary>
+    public long Fence => S.Fence;
+    public bool Left => S.FenceLeft;
+
+    /// <summary>
+    /// Registers a new live session with a new fence, and ends the previous one (<see cref="SessionEndReason.Replaced"/>)
+    /// unless that one reached its gateway later (both placed on this grain's clock by their <see cref="SessionInfo.Waited"/>),
+    /// in which case this one is refused. Returns whether it was accepted, and the position the client last acknowledged
+    /// in its own channel. Synchronous: it runs whole between the channel's awaits.
+    /// </summary>
+    public (bool Accepted, ChannelPosition? Acknowledged) Connect(SessionInfo session)
+    {
+        var previous = S.Session;
+        var arrivedAt = time.GetUtcNow() - session.Waited;
+        if (previous is not null && previous.SessionId != session.SessionId && IsOlder(session, arrivedAt, previous))
+        {
+            // A Subscribe made or received before the live one (delayed, or abandoned by its client) must not end it.
+            logger.LogInformation("Client {ClientId}: session {Stale} (at its gateway {StaleAt:O}, attempt {StaleAttempt}) refused: {Live} (at its gateway {LiveAt:O}, attempt {LiveAttempt}) is newer",
+                clientId, session.SessionId, arrivedAt, session.Attempt?.Number, previous.SessionId, S.SessionArrivedAt, previous.Attempt?.Number);
+            return (false, null);
+        }
+        var resumeFrom = S.Acknowledged.GetValueOrDefault(_ownChannel);
+        S.Session = session;
+        S.SessionArrivedAt = arrivedAt;
+        S.ConnectedAt = time.GetUtcNow();
+        S.SessionStart = null;
+        S.AcksSinceStart = 0;
+        S.Sessions++;
+        if (!S.Topics.SequenceEqual(session.Topics))
+        {
+            S.Topics = [.. session.Topics];
+            // Positions of channels the client no longer joins are dropped: the state stays bounded by its subscription.
+            foreach (var channel in S.Acknowledged.Keys.Where(c => !IsSubscribed(c)).ToArray()) S.Acknowledged.Remove(channel);
+            ScheduleFlush();
+        }
+        NewFence(left: false);
+        if (previous is not null && previous.SessionId != session.SessionId)
+        {
+            logger.LogInformation("Client {ClientId}: session {New} on {NewGateway} replaces {Old} on {OldGateway}",
+                clientId, session.SessionId, session.GatewayId, previous.SessionId, previous.GatewayId);
+            // One-way: a dead gateway must not delay the new session. Its stream is gone anyway.
+            _ = previous.Gateway.EndSession(clientId, previous.SessionId, SessionEndReason.Replaced);
+        }
+        return (true, resumeFrom);
+    }
+
+    /// <summary>Where the session started in the own channel: acknowledgements without positions count on from it.</summary>
+    public void Started(Guid sessionId, ChannelPosition ownChannel)
+    {
+        if (S.Session?.SessionId != sessionId) return;
+        S.SessionStart = ownChannel;
+        ApplyPositionlessAcks();
+    }
+
+    /// <summary>Forgets the session if it is still the current one.</summary>
+    public void Disconnect(Guid sessionId)
+    {
+        if (S.Session?.SessionId != sessionId) return;
+        S.Session = null;
+        S.ConnectedAt = null;
+        _dirty = true;
+    }
+
+    /// <summary>Ends the live session, wherever it is, and stores that the client left. False if there was none.</summary>
+    public async Task<bool> UnsubscribeAsync()
+    {
+        var session = S.Session;
+        if (session is null) return false;
+        _ = session.Gateway.EndSession(clientId, session.SessionId, SessionEndReason.Unsubscribed);
+        S.Session = null;
+        S.ConnectedAt = null;
+        NewFence(left: true);
+        await WriteAsync("unsubscribe");
+        return true;
+    }
+
+    public void Acknowledge(IReadOnlyDictionary<string, ChannelPosition> positions)
+    {
+        foreach (var channel in positions.Keys)
+        {
+            if (!IsSubscribed(channel)) throw new ArgumentException($"position for channel \"{ChannelNames.Shorten(channel)}\", which client {clientId} is not subscribed to");
+        }
+        S.Notifications++;
+        if (positions.Count == 0)
+        {
+            // The original contract's NotifyReceived says "one more message received", without an offset. Without a
+            // started session it can only be a late one of a stream that ended: counted on top of the next start it
+            // would move the position past a message the client never got. Dropped, the client at worst gets it again.
+            if (S.SessionStart is null) return;
+            S.AcksSinceStart++;
+            ApplyPositionlessAcks();
+        }
+        foreach (var (channel, position) in positions)
+        {
+            // Keep the newest position; a new epoch replaces the old one whatever its offset.
+            if (!S.Acknowledged.TryGetValue(channel, out var known) || known.Epoch != position.Epoch || known.Offset < position.Offset)
+            {
+                S.Acknowledged[channel] = position;
+            }
+        }
+        ScheduleFlush();
+    }
+
+    public ClientSnapshot Snapshot() => new(clientId, S.Session?.SessionId, S.Session?.GatewayId, [.. S.Topics],
+        new Dictionary<string, ChannelPosition>(S.Acknowledged), S.Notifications, S.Sessions, S.ConnectedAt);
+
+    /// <summary>Stores what waits to be stored (at deactivation).</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_dirty) await WriteAsync("deactivation", cancellationToken);
+    }
+
+    /// <summary>
+    /// Calls of one client instance are ordered by the attempt numbers the client gave them: an abandoned attempt can
+    /// reach a gateway after its successor (sent on a connection that was dying). Others by when they reached their gateway.
+    /// </summary>
+    private bool IsOlder(SessionInfo session, DateTimeOffset arrivedAt, SessionInfo live)
+    {
+        if (session.Attempt is { } attempt && live.Attempt is { } liveAttempt && attempt.Instance == liveAttempt.Instance)
+        {
+            return attempt.IsOlderThan(liveAttempt);
+        }
+        return S.SessionArrivedAt > arrivedAt;
+    }
+
+    /// <summary>
+    /// A new fence, growing. It is stored with the next write, not by itself: a fence is seeded from the clock, so one
+    /// issued by an activation that was lost before its next write is still below what a later activation issues, as
+    /// long as silo clocks agree better than that write's delay (<see cref="ClientOptions.AckFlushInterval"/>).
+    /// </summary>
+    private void NewFence(bool left)
+    {
+        S.Fence = Math.Max(S.Fence + 1, time.GetUtcNow().ToUnixTimeMilliseconds());
+        S.FenceLeft = left;
+        _dirty = true;
+    }
+
+    /// <summary>The own channel's position is the session's start plus the messages acknowledged without a position.</summary>
+    private void ApplyPositionlessAcks()
+    {
+        if (S.SessionStart is not { } start || S.AcksSinceStart == 0) return;
+        S.Acknowledged[_ownChannel] = start with { Offset = start.Offset + (ulong)S.AcksSinceStart };
+        ScheduleFlush();
+    }
+
+    /// <summary>One storage write per interval for every change that arrived in it.</summary>
+    private void ScheduleFlush()
+    {
+        _dirty = true;
+        _flush ??= grain.RegisterGrainTimer(async () =>
+        {
+            // Changes made during the write schedule the next one. Disposed after it: disposing a grain timer cancels the
+            // token of the callback that is running.
+            var timer = _flush;
+            _flush = null;
+            await WriteAsync("acknowledgements");
+            timer?.Dispose();
+        }, new GrainTimerCreationOptions(options.AckFlushInterval, Timeout.InfiniteTimeSpan) { Interleave = true });
+    }
+
+    private async Task WriteAsync(string why, CancellationToken cancellationToken = default)
+    {
+        if (shutdown.IsLost()) return;
+        await _writing.WaitAsync(cancellationToken);
+        try
+        {
+            _dirty = false; // changes made while the write runs set it again
+            await state.WriteOrFailAsync($"client {clientId}, {why}", cancellationToken);
+        }
+        catch
+        {
+            _dirty = true;
+            throw;
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    private bool IsSubscribed(string channel) => channel == _ownChannel || S.Topics.Contains(channel);
+}
