@@ -56,8 +56,10 @@ public sealed class ChannelGrain(
         metrics.ChannelActivated();
         _log = logs.For(Name, state);
         _joins = new ChannelJoins(Name, this.GetStreamProvider(DeliveryStreams.Provider), time, logger);
+        var reopened = false;
         if (await _log.OpenAsync(cancellationToken) is { } stored)
         {
+            reopened = true;
             _epoch = stored.Epoch;
             _head = stored.Head;
             foreach (var message in stored.Tail) _ring.Add(message);
@@ -77,8 +79,9 @@ public sealed class ChannelGrain(
             _client = new ClientSession(this, clientId, clientState, clientOptions.Value, shutdown, time, logger);
             _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, async data => await AppendAsync(data, null), metrics, time, logger);
         }
-        // This activation knows no joins: gateways with local subscribers join again at once (not awaited: one-way).
-        _ = restarts.TellAsync(Name);
+        // This activation knows no joins: gateways with local subscribers of an earlier one join again at once (one-way,
+        // not awaited). A channel with nothing stored had none, or lost its silo, after which gateways check every channel.
+        if (reopened) _ = restarts.TellAsync(Name);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)

@@ -14,7 +14,7 @@ public sealed class GrainStateLog(IPersistentState<ChannelState> state, string c
 
     public async Task<StoredChannel?> OpenAsync(CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(S.Epoch) || S.Open) return null; // new, or the last activation crashed: StartEpochAsync writes
+        if (string.IsNullOrEmpty(S.Epoch) || S.Open) return null; // new, or the last activation crashed: a new epoch
         var offset = S.Head - (ulong)S.Entries.Count;
         var stored = new StoredChannel(S.Epoch, S.Head, [.. S.Entries.Select(e => e.ToMessage(channel, ++offset, S.Epoch))]);
         S.Open = true; // cleared by CloseAsync: still set at the next activation means this one crashed
@@ -23,13 +23,16 @@ public sealed class GrainStateLog(IPersistentState<ChannelState> state, string c
         return stored;
     }
 
-    public async Task StartEpochAsync(string epoch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Not written: what storage holds already makes the next activation start a new epoch if this one ends without
+    /// <see cref="CloseAsync"/> (nothing stored, or an activation left open), so a new channel costs no write.
+    /// </summary>
+    public Task StartEpochAsync(string epoch, CancellationToken cancellationToken)
     {
         S.Epoch = epoch;
         S.Head = 0;
         S.Entries = [];
-        S.Open = true;
-        await state.WriteOrFailAsync($"channel {channel}, new epoch", cancellationToken);
+        return Task.CompletedTask;
     }
 
     public ValueTask AppendAsync(string epoch, IReadOnlyList<ChannelMessage> batch, ulong oldestRetained) => ValueTask.CompletedTask;

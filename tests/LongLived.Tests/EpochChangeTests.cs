@@ -29,7 +29,7 @@ public sealed class EpochChangeTests(ClusterFixture cluster)
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
         var storage = cluster.Silo.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Channels);
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((await cluster.StoredAsync<ChannelState>(StorageNames.Channels, "channel", grain)).State.State!.Open)
+        while ((await cluster.StoredAsync<ChannelState>(StorageNames.Channels, "channel", grain)).State.State is not { Open: false, Head: 2 })
         {
             Assert.True(DateTime.UtcNow < deadline, "the channel's deactivation never saved its history");
             await Task.Delay(10);
