@@ -230,6 +230,8 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         private IChannelSink[] _sinks = [];
 
         public string Name { get; } = name;
+        /// <summary>Which round of the head check's quiet sweep checks this channel (a stable hash of its name).</summary>
+        internal int SweepSlot { get; } = StringComparer.Ordinal.GetHashCode(name) & int.MaxValue;
         /// <summary>Names this entry's join at the grain. Ids grow, so a late call of an earlier entry (its Leave, or its head
         /// check's Join) cannot undo a newer entry's join.</summary>
         internal long JoinId { get; } = Interlocked.Increment(ref s_joins);
