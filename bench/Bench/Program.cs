@@ -21,7 +21,7 @@ Console.WriteLine($"bench {mode}: {runs} run(s) per scenario, logs in {logs}");
 
 var all = new Figures();
 // Repeated (median of `runs`): history. Single runs (each already minutes long, or already a series): the others.
-await RunAsync("idle", 1, () => Scenarios.IdleAsync(logs, quick ? [10_000] : [10_000, 50_000, 100_000], TimeSpan.FromSeconds(quick ? 30 : 60)));
+await RunAsync("idle", 1, () => Scenarios.IdleAsync(logs, quick ? [10_000] : [10_000, 50_000, 100_000], TimeSpan.FromSeconds(60))); // idle CPU after establishment work is over (tiering, first sweeps): docs/data-path.md
 await RunAsync("own", 1, () => Scenarios.OwnChannelAsync(logs, quick ? 1_000 : 10_000, TimeSpan.FromSeconds(quick ? 30 : 120)));
 await RunAsync("fanout", 1, async () =>
 {
