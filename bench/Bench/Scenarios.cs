@@ -29,8 +29,10 @@ public static class Scenarios
                 await using var opened = await Opened.StartAsync(load, n, _ => [0], [], "idle", recorder, TimeSpan.FromSeconds(300));
                 await Task.Delay(settle);
                 // What holding idle streams costs: nothing is published, so any CPU here is the servers' own upkeep.
-                var cpu = deployment.CpuNow();
+                // The stream-queue counter is read before the CPU window opens: a /metrics scrape at 10,000 grains costs the
+                // silo tens of milliseconds (Orleans' observable instruments walk its directory), which is not idle upkeep.
                 var readsBefore = bare ? 0 : await deployment.StreamQueueReadsAsync();
+                var cpu = deployment.CpuNow();
                 await Task.Delay(10_000);
                 var idleProcesses = deployment.Figures(cpu, TimeSpan.FromSeconds(10));
                 if (!bare && n == sizes[^1]) figures["streams.idleQueueReadsPerSec"] = (await deployment.StreamQueueReadsAsync() - readsBefore) / 10.0;
