@@ -91,6 +91,8 @@ public sealed class Subscriber(string id, IReadOnlyList<string> topics, int[] se
     public int Failures { get; private set; }
     /// <summary>When the first message after the latest failure arrived (UTC ticks; 0: none yet, or no failure).</summary>
     public long ResumedAtTicks { get; private set; }
+    /// <summary>When the last Subscribe after a failure was accepted (its response headers arrived): the stream is back, before any message.</summary>
+    public long ReattachedAtTicks { get; private set; }
     public long LastReceivedTicks => Interlocked.Read(ref _lastReceivedTicks);
 
     public async Task RunAsync(LoadClient load, Recorder recorder, Action<Subscriber>? established, CancellationToken ct)
@@ -109,6 +111,7 @@ public sealed class Subscriber(string id, IReadOnlyList<string> topics, int[] se
                 var subscribedAtMs = NowMs();
                 using var call = load.For(server, key).Subscribe(request, _token, cancellationToken: ct);
                 await call.ResponseHeadersAsync;
+                if (failedSince) ReattachedAtTicks = DateTime.UtcNow.Ticks;
                 if (!signalled) { signalled = true; established?.Invoke(this); }
                 await foreach (var response in call.ResponseStream.ReadAllAsync(ct))
                 {
