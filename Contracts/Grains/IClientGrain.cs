@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace LongLived.Contracts.Grains;
 
 /// <summary>
@@ -18,6 +20,14 @@ public interface IClientGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Subscribe")]
     Task<SubscribeGrant> Subscribe(SessionInfo session, GatewayRoute gateway, TimeSpan lease, long join, ChannelPosition? position, int pageSize);
+
+    /// <summary>
+    /// One-way, from the session's gateway before it sends the first message: from now on acknowledgements without
+    /// positions count from where <see cref="Subscribe"/> started the session (before, they are late ones of the
+    /// previous stream, and dropped).
+    /// </summary>
+    [OneWay, Alias("Started")]
+    Task Started(Guid sessionId);
 
     /// <summary>Forgets the session if it is still the current one.</summary>
     [Alias("Disconnect")]

@@ -105,7 +105,8 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
     /// </summary>
     public async Task RejoinAsync(HubChannel entry, string reason, CancellationToken cancellationToken = default)
     {
-        if (entry.Closed) return;
+        // Not joined yet: its first join is under way (a client's own channel: its Subscribe, which may yet be refused).
+        if (entry.Closed || !entry.Joined) return;
         metrics.HeadChecked(reason);
         var seen = entry.Seen;
         var head = await cluster.GetGrain<IChannelGrain>(entry.Name).Join(Route, JoinLease, entry.JoinId, entry.Fence, seen).WaitAsync(CallTimeout, cancellationToken);

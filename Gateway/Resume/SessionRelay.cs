@@ -45,6 +45,7 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
 
             var starts = await Task.WhenAll(session.Channels.Select((c, i) => i == 0 ? Task.FromResult(OwnStart(c, grant!))
                 : StartAsync(c, positions.GetValueOrDefault(c), memberships[i].Head)));
+            await lifecycle.StartedAsync(session); // one-way: acknowledgements without positions count from here on
             await call.WriteResponseHeadersAsync(ResumeHeaders(session, starts));
 
             var cursors = new Dictionary<string, ChannelCursor>(StringComparer.Ordinal);

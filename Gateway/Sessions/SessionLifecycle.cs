@@ -94,6 +94,9 @@ public sealed class SessionLifecycle(
         return grant;
     }
 
+    /// <summary>The session is about to send its first message (one-way, <see cref="IClientGrain.Started"/>).</summary>
+    public Task StartedAsync(SubscriberSession session) => cluster.GetClientGrain(session.ClientId).Started(session.SessionId);
+
     /// <summary>How a stream that ended without an error ends: its session's status, draining, or the client gone.</summary>
     private StatusCode EndOf(SubscriberSession session, ServerCallContext context) =>
         session.EndStatus?.StatusCode

@@ -56,10 +56,8 @@ public sealed class ChannelGrain(
         metrics.ChannelActivated();
         _log = logs.For(Name, state);
         _joins = new ChannelJoins(Name, this.GetStreamProvider(DeliveryStreams.Provider), time, logger);
-        var reopened = false;
         if (await _log.OpenAsync(cancellationToken) is { } stored)
         {
-            reopened = true;
             _epoch = stored.Epoch;
             _head = stored.Head;
             foreach (var message in stored.Tail) _ring.Add(message);
@@ -80,8 +78,8 @@ public sealed class ChannelGrain(
             _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, async data => await AppendAsync(data, null), metrics, time, logger);
         }
         // This activation knows no joins: gateways with local subscribers of an earlier one join again at once (one-way,
-        // not awaited). A channel with nothing stored had none, or lost its silo, after which gateways check every channel.
-        if (reopened) _ = restarts.TellAsync(Name);
+        // not awaited). Also when nothing was stored: storage may have lost it while gateways stayed joined.
+        _ = restarts.TellAsync(Name);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -92,19 +90,19 @@ public sealed class ChannelGrain(
         _ring.TruncateAfter(_storedHead);
         try
         {
-            if (_client is not null) await _client.FlushAsync(cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            logger.LogWarning("Channel {Channel}: saving its client's state at deactivation failed ({Error})", Name, ex.Message);
-        }
-        try
-        {
             await _log.CloseAsync(_epoch, _storedHead, _ring, cancellationToken);
         }
         catch (Exception ex)
         {
             logger.LogWarning("Channel {Channel}: saving its history at deactivation failed ({Error}); the next activation starts a new epoch", Name, ex.Message);
+        }
+        try
+        {
+            if (_client is not null) await _client.FlushAsync(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("Channel {Channel}: saving its client's state at deactivation failed ({Error})", Name, ex.Message);
         }
     }
 
@@ -137,17 +135,23 @@ public sealed class ChannelGrain(
     public async Task<SubscribeGrant> Subscribe(SessionInfo session, GatewayRoute gateway, TimeSpan lease, long join, ChannelPosition? position, int pageSize)
     {
         var (accepted, acknowledged) = Client.Connect(session);
-        if (!accepted) return new SubscribeGrant(false, Client.Fence, await Touch(), null, null);
+        if (!accepted) return new SubscribeGrant(false, Client.Fence, new ChannelHead(_epoch, _storedHead, Owner, OwnerLeft), null, null);
         // Nothing below awaits anything but completed tasks (no seen position: no renumbering), so the session is
         // fenced, joined and read in one turn: no message can fall between its join and its read.
         var head = await Join(gateway, lease, join, Client.Fence, seen: null);
         var from = position ?? acknowledged;
         var page = from is null ? null : ReadPage(from.Offset, from.Epoch, pageSize);
         // Where the gateway's cursor starts (ResumeRules.StartAtHead / StartAt).
-        Client.Started(session.SessionId, page is null ? new ChannelPosition(head.Head, head.Epoch)
+        Client.Starting(session.SessionId, page is null ? new ChannelPosition(head.Head, head.Epoch)
             : page.Recoverable ? new ChannelPosition(from!.Offset, page.Epoch)
             : new ChannelPosition(page.Head, page.Epoch));
         return new SubscribeGrant(true, Client.Fence, head, from, page);
+    }
+
+    public Task Started(Guid sessionId)
+    {
+        Client.Started(sessionId);
+        return Task.CompletedTask;
     }
 
     public Task Disconnect(Guid sessionId)

@@ -8,10 +8,10 @@ namespace LongLived.Silo.Grains;
 /// wins, fenced), its topics, and its acknowledged positions, used to resume a client that subscribes again without
 /// positions, as clients of the original contract do. One activation per client: the own channel and this state live
 /// together, so a Subscribe is one grain call and the fence needs no message to reach the channel.
-/// Not written per Subscribe: changes of the topics and acknowledgements are stored within
-/// <see cref="ClientOptions.AckFlushInterval"/>, batched; the rest (the session, its fence) with them or when the
-/// activation ends; an Unsubscribe before it answers. If an activation is lost before that, the fence, seeded from the
-/// clock (<see cref="NewFence"/>), still fences the sessions it knew.
+/// Not written on a Subscribe's path: every change (session, fence, topics, acknowledgements) is stored within
+/// <see cref="ClientOptions.AckFlushInterval"/>, batched, and when the activation ends; an Unsubscribe before it
+/// answers. If an activation is lost inside that interval, the fence, seeded from the clock (<see cref="NewFence"/>),
+/// still fences the sessions it knew.
 /// </summary>
 internal sealed class ClientSession(IGrainBase grain, string clientId, IPersistentState<ClientState> state, ClientOptions options,
     StateAtShutdown shutdown, TimeProvider time, ILogger logger)
@@ -19,6 +19,7 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
     private ClientState S => state.State;
     private readonly string _ownChannel = ChannelNames.ForClient(clientId);
     private bool _dirty; // changed since the last write
+    private (Guid Session, ChannelPosition Start)? _starting; // where a session starts, until its gateway says it started
     private IGrainTimer? _flush; // set while changes wait to be stored
     private readonly SemaphoreSlim _writing = new(1, 1); // the grain is reentrant: one write at a time, or the second fails its ETag
 
@@ -50,14 +51,15 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
         S.SessionStart = null;
         S.AcksSinceStart = 0;
         S.Sessions++;
+        _starting = null;
         if (!S.Topics.SequenceEqual(session.Topics))
         {
             S.Topics = [.. session.Topics];
             // Positions of channels the client no longer joins are dropped: the state stays bounded by its subscription.
             foreach (var channel in S.Acknowledged.Keys.Where(c => !IsSubscribed(c)).ToArray()) S.Acknowledged.Remove(channel);
-            ScheduleFlush();
         }
         NewFence(left: false);
+        ScheduleFlush(); // the session and its fence, within the flush interval, off the Subscribe's path
         if (previous is not null && previous.SessionId != session.SessionId)
         {
             logger.LogInformation("Client {ClientId}: session {New} on {NewGateway} replaces {Old} on {OldGateway}",
@@ -68,11 +70,19 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
         return (true, resumeFrom);
     }
 
-    /// <summary>Where the session started in the own channel: acknowledgements without positions count on from it.</summary>
-    public void Started(Guid sessionId, ChannelPosition ownChannel)
+    /// <summary>Where the session will start in the own channel, once its gateway says it started (<see cref="Started"/>).</summary>
+    public void Starting(Guid sessionId, ChannelPosition ownChannel) => _starting = (sessionId, ownChannel);
+
+    /// <summary>
+    /// The session's gateway is about to send its first message: acknowledgements without positions count on from where
+    /// it starts. Until then they can only be late ones of the previous stream (sent before it ended), and are dropped:
+    /// counted on top of the new start they would move the position past a message the client never got.
+    /// </summary>
+    public void Started(Guid sessionId)
     {
-        if (S.Session?.SessionId != sessionId) return;
-        S.SessionStart = ownChannel;
+        if (S.Session?.SessionId != sessionId || _starting is not { } starting || starting.Session != sessionId) return;
+        _starting = null;
+        S.SessionStart = starting.Start;
         ApplyPositionlessAcks();
     }
 
@@ -107,9 +117,9 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
         S.Notifications++;
         if (positions.Count == 0)
         {
-            // The original contract's NotifyReceived says "one more message received", without an offset. Without a
-            // started session it can only be a late one of a stream that ended: counted on top of the next start it
-            // would move the position past a message the client never got. Dropped, the client at worst gets it again.
+            // The original contract's NotifyReceived says "one more message received", without an offset. Before the
+            // session started it can only be a late one of the previous stream (see Started). Dropped, the client at
+            // worst gets that message once more.
             if (S.SessionStart is null) return;
             S.AcksSinceStart++;
             ApplyPositionlessAcks();

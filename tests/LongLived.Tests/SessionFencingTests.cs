@@ -24,7 +24,7 @@ public sealed class SessionFencingTests(ClusterFixture cluster)
         var seen = await first.ResponseStream.TakeAsync(1, channel);
 
         // The client grain forgets the first session (its state lost, as with in-memory storage and a dead silo): the
-        // next Connect sends no EndSession at all, exactly as if it had been lost on the way.
+        // next Subscribe sends no EndSession at all, exactly as if it had been lost on the way.
         var grain = cluster.Grains.GetClientGrain(id);
         var (storage, state) = await cluster.StoredAsync<ClientState>(StorageNames.Clients, "client", grain);
         await storage.ClearStateAsync("client", grain.GetGrainId(), state);
@@ -130,8 +130,9 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
         var id = TestStreams.NewId("positionless");
         var grain = cluster.Grains.GetClientGrain(id);
         var own = ChannelNames.ForClient(id);
-        var first = await SubscribeAsync(grain);
+        var (first, firstSession) = await SubscribeAsync(grain);
         Assert.Null(first.From); // nothing acknowledged yet: it starts at the head
+        await grain.Started(firstSession);
         var start = first.Head;
         for (var i = 0; i < 3; i++) await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // messages 1..3
         Assert.Equal(new ChannelPosition(start.Head + 3, start.Epoch), (await grain.GetSnapshot()).Acknowledged[own]);
@@ -141,19 +142,54 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
         var deadline = DateTime.UtcNow + TestStreams.Patience;
         while ((await channel.Touch()).Head < start.Head + 4 && DateTime.UtcNow < deadline) await Task.Delay(100);
 
-        var second = await SubscribeAsync(grain);
+        var (second, secondSession) = await SubscribeAsync(grain);
         Assert.Equal(new ChannelPosition(start.Head + 3, start.Epoch), second.From);
         Assert.True(second.Page!.Recoverable);
         Assert.Equal(start.Head + 4, second.Page.Messages[0].Offset);
+        await grain.Started(secondSession);
         await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // message 4, the second session's first
         Assert.Equal(new ChannelPosition(start.Head + 4, start.Epoch), (await grain.GetSnapshot()).Acknowledged[own]);
     }
 
-    private Task<SubscribeGrant> SubscribeAsync(IClientGrain grain)
+    /// <summary>
+    /// An original-contract client's acknowledgement sent just before its stream ended (a drain, a rebalance) reaches
+    /// the client grain after the client subscribed again, before the new session started sending: it must not count
+    /// on top of the new start, or the stored position runs one past what the client received and its next resume
+    /// skips a message.
+    /// </summary>
+    [Fact]
+    public async Task A_positionless_acknowledgement_landing_before_the_new_session_started_does_not_move_the_position()
+    {
+        var id = TestStreams.NewId("late-ack");
+        var grain = cluster.Grains.GetClientGrain(id);
+        var own = ChannelNames.ForClient(id);
+        var (first, firstSession) = await SubscribeAsync(grain);
+        await grain.Started(firstSession);
+        for (var i = 0; i < 3; i++) await grain.Acknowledge(new Dictionary<string, ChannelPosition>());
+        var acknowledged = new ChannelPosition(first.Head.Head + 3, first.Head.Epoch);
+        var channel = cluster.Grains.GetGrain<IChannelGrain>(own); // the generator makes those three messages, then history serves them
+        var deadline = DateTime.UtcNow + TestStreams.Patience;
+        while ((await channel.Touch()).Head < acknowledged.Offset && DateTime.UtcNow < deadline) await Task.Delay(100);
+
+        var (second, secondSession) = await SubscribeAsync(grain);
+        Assert.True(second.Page!.Recoverable);
+        Assert.Equal(acknowledged, second.From);
+        await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // the first stream's last one, late
+        await grain.Started(secondSession);
+        Assert.Equal(acknowledged, (await grain.GetSnapshot()).Acknowledged[own]);
+
+        await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // the second session's first message
+        Assert.Equal(acknowledged with { Offset = acknowledged.Offset + 1 }, (await grain.GetSnapshot()).Acknowledged[own]);
+    }
+
+    /// <summary>A Subscribe at the client grain as gateway 1 makes it; the session id comes back with the grant.</summary>
+    private async Task<(SubscribeGrant Grant, Guid Session)> SubscribeAsync(IClientGrain grain)
     {
         var gateway = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>();
         var hub = cluster.Gateway1.Services.GetRequiredService<ChannelHub>();
-        return grain.Subscribe(new SessionInfo(Guid.NewGuid(), gateway.GatewayId, gateway.Reference, [], TimeSpan.Zero),
+        var session = Guid.NewGuid();
+        var grant = await grain.Subscribe(new SessionInfo(session, gateway.GatewayId, gateway.Reference, [], TimeSpan.Zero),
             hub.Route, TimeSpan.FromMinutes(1), join: 1, position: null, pageSize: 10);
+        return (grant, session);
     }
 }
