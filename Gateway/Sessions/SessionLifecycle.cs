@@ -120,7 +120,7 @@ public sealed class SessionLifecycle(
 
     private async Task DisconnectAsync(IClientGrain client, SubscriberSession session)
     {
-        // Draining: the client is about to Connect elsewhere, which replaces this session anyway; skipping the call
+        // Draining: the client is about to subscribe elsewhere, which replaces this session anyway; skipping the call
         // halves the grain calls of a drain that has to fit in Gateway:DrainTimeout.
         if (drain.IsDraining) return;
         try
@@ -129,7 +129,7 @@ public sealed class SessionLifecycle(
         }
         catch (Exception ex)
         {
-            // Harmless: the next Connect for this id replaces the stale session anyway.
+            // Harmless: the next Subscribe for this id replaces the stale session anyway.
             logger.LogDebug(ex, "Disconnect of client {ClientId} not recorded", session.ClientId);
         }
     }
