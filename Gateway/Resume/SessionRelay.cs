@@ -11,9 +11,10 @@ namespace LongLived.Gateway.Resume;
 
 /// <summary>
 /// One Subscribe call's relay. Per channel: join first (live messages wait in the session's buffer), read the history
-/// after the client's position and send it, then relay live messages. The own channel does all of that, with the
-/// session's fence, in its Subscribe call (<see cref="SessionLifecycle.SubscribeAsync"/>); topics are joined in parallel. What to send, drop, fill or report lost is decided by
-/// <see cref="ResumeRules"/> (docs/resume.md); this type does the reads and the writes.
+/// after the client's position and send it, then relay live messages. The own channel does its join and read, with
+/// the session's fence, in one Subscribe call (<see cref="SessionLifecycle.SubscribeAsync"/>); topics are joined in
+/// parallel. What to send, drop, fill or report lost is decided by <see cref="ResumeRules"/> (docs/resume.md); this
+/// type does the reads and the writes.
 /// </summary>
 public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGrainFactory grains, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<SessionRelay> logger)
 {

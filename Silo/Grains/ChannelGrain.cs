@@ -135,7 +135,7 @@ public sealed class ChannelGrain(
     public async Task<SubscribeGrant> Subscribe(SessionInfo session, GatewayRoute gateway, TimeSpan lease, long join, ChannelPosition? position, int pageSize)
     {
         var (accepted, acknowledged) = Client.Connect(session);
-        if (!accepted) return new SubscribeGrant(false, Client.Fence, new ChannelHead(_epoch, _storedHead, Owner, OwnerLeft), null, null);
+        if (!accepted) return new SubscribeGrant(false, Client.Fence, Head(), null, null); // no lease renewed: nobody joins
         // Nothing below awaits anything but completed tasks (no seen position: no renumbering), so the session is
         // fenced, joined and read in one turn: no message can fall between its join and its read.
         var head = await Join(gateway, lease, join, Client.Fence, seen: null);
@@ -183,7 +183,7 @@ public sealed class ChannelGrain(
         _joins.DropExpired();
         // A join the gateway has since replaced or left: its head check was in flight when its entry closed.
         if (_joins.IsStale(gateway.GatewayId, join)) return await Touch();
-        var own = ChannelNames.TryGetClientId(Name, out _);
+        var own = _client is not null;
         // A join for a session older than the newest one (a head check of the gateway the client just left) must not
         // take the channel from the gateway the client moved to; that session learns it is replaced from the head.
         if (own && fence > 0 && fence < Owner) return await Touch();
@@ -202,8 +202,11 @@ public sealed class ChannelGrain(
     public Task<ChannelHead> Touch()
     {
         RenewLease();
-        return Task.FromResult(new ChannelHead(_epoch, _storedHead, Owner, OwnerLeft));
+        return Task.FromResult(Head());
     }
+
+    /// <summary>What a reader may see: the stored head, and on a client's own channel its owner.</summary>
+    private ChannelHead Head() => new(_epoch, _storedHead, Owner, OwnerLeft);
 
     public Task<ChannelSnapshot> GetSnapshot() =>
         Task.FromResult(new ChannelSnapshot(Name, _epoch, _storedHead, Owner, [.. _joins.GatewayIds]));

@@ -8,9 +8,9 @@ namespace LongLived.Silo.Grains;
 /// wins, fenced), its topics, and its acknowledged positions, used to resume a client that subscribes again without
 /// positions, as clients of the original contract do. One activation per client: the own channel and this state live
 /// together, so a Subscribe is one grain call and the fence needs no message to reach the channel.
-/// Not written on a Subscribe's path: every change (session, fence, topics, acknowledgements) is stored within
-/// <see cref="ClientOptions.AckFlushInterval"/>, batched, and when the activation ends; an Unsubscribe before it
-/// answers. If an activation is lost inside that interval, the fence, seeded from the clock (<see cref="NewFence"/>),
+/// Not written on a Subscribe's path: a Subscribe (session, fence, topics) and acknowledgements are stored within
+/// <see cref="ClientOptions.AckFlushInterval"/>, batched; a Disconnect with the next write or when the activation ends;
+/// an Unsubscribe before it answers. If an activation is lost inside that interval, the fence, seeded from the clock (<see cref="NewFence"/>),
 /// still fences the sessions it knew.
 /// </summary>
 internal sealed class ClientSession(IGrainBase grain, string clientId, IPersistentState<ClientState> state, ClientOptions options,
@@ -187,7 +187,7 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
             // token of the callback that is running.
             var timer = _flush;
             _flush = null;
-            await WriteAsync("acknowledgements");
+            await WriteAsync("batched changes");
             timer?.Dispose();
         }, new GrainTimerCreationOptions(options.AckFlushInterval, Timeout.InfiniteTimeSpan) { Interleave = true });
     }

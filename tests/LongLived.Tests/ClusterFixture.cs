@@ -2,17 +2,19 @@ using System.Net;
 using System.Net.Sockets;
 using Grpc.Net.Client;
 using LongLived.Contracts;
-using LongLived.Gateway;
-using LongLived.Silo;
+using LongLived.Contracts.Grains;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using LongLived.Gateway.Cluster;
+using LongLived.Gateway.Delivery;
 
 namespace LongLived.Tests;
 
 /// <summary>
-/// A real cluster for the whole test collection: one silo (the production LongLived.Silo.Program.Build, localhost clustering, in-memory
-/// storage and streams, its HTTP port) and two gateways (LongLived.Gateway.Program.Build, real Kestrel on loopback ports).
+/// A real cluster for the whole test collection: one silo (the production LongLived.Silo.Program.Build, localhost
+/// clustering, in-memory storage and streams, its HTTP port) and two gateways (LongLived.Gateway.Program.Build, real
+/// Kestrel on loopback ports).
 /// Faster generator and head checks than the defaults, and a short history so trimming can be tested.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
@@ -79,6 +81,20 @@ public sealed class ClusterFixture : IAsyncLifetime
         var state = new GrainState<T>(new T());
         await grainStorage.ReadStateAsync(stateName, grain.GetGrainId(), state);
         return (grainStorage, state);
+    }
+
+    /// <summary>
+    /// A Subscribe at <paramref name="client"/>'s grain as gateway 1 makes it (joining that gateway to the own channel),
+    /// for tests of the grain's fencing and acknowledgement rules; the session id comes back with the grant.
+    /// </summary>
+    public async Task<(SubscribeGrant Grant, Guid Session)> SubscribeAtGrainAsync(IClientGrain client)
+    {
+        var observer = Gateway1.Services.GetRequiredService<GatewayObserver>();
+        var hub = Gateway1.Services.GetRequiredService<ChannelHub>();
+        var session = Guid.NewGuid();
+        var grant = await client.Subscribe(new SessionInfo(session, observer.GatewayId, observer.Reference, [], TimeSpan.Zero),
+            hub.Route, TimeSpan.FromMinutes(1), join: 1, position: null, pageSize: 10);
+        return (grant, session);
     }
 
     /// <summary>A client of one gateway (disposed with the fixture).</summary>

@@ -1,7 +1,6 @@
 using LongLived.Contracts.Grains;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
-using LongLived.Gateway.Cluster;
 using LongLived.Gateway.Sessions;
 using LongLived.Gateway.Delivery;
 
@@ -70,8 +69,8 @@ public sealed class JoinTests(ClusterFixture cluster)
     {
         var id = TestStreams.NewId("refenced");
         var client = cluster.Grains.GetClientGrain(id);
-        var replaced = await SubscribeAsync(client);
-        var newest = await SubscribeAsync(client);
+        var replaced = (await cluster.SubscribeAtGrainAsync(client)).Grant;
+        var newest = (await cluster.SubscribeAtGrainAsync(client)).Grant;
         var grain = cluster.Grains.GetGrain<IChannelGrain>(ChannelNames.ForClient(id));
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
 
@@ -90,7 +89,7 @@ public sealed class JoinTests(ClusterFixture cluster)
     {
         var id = TestStreams.NewId("left-owner");
         var client = cluster.Grains.GetClientGrain(id);
-        await SubscribeAsync(client);
+        await cluster.SubscribeAtGrainAsync(client);
         var grain = cluster.Grains.GetGrain<IChannelGrain>(ChannelNames.ForClient(id));
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
 
@@ -154,13 +153,5 @@ public sealed class JoinTests(ClusterFixture cluster)
             return message.Data;
         }
         throw new InvalidOperationException("the session's buffer completed");
-    }
-
-    /// <summary>A session's Subscribe at its client grain, as gateway 1 makes it (joining that gateway to the own channel).</summary>
-    private Task<SubscribeGrant> SubscribeAsync(IClientGrain client)
-    {
-        var observer = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>();
-        return client.Subscribe(new SessionInfo(Guid.NewGuid(), observer.GatewayId, observer.Reference, [], TimeSpan.Zero),
-            Hub(1).Route, TimeSpan.FromMinutes(1), join: 1, position: null, pageSize: 10);
     }
 }

@@ -1,6 +1,4 @@
 using LongLived.Contracts;
-using LongLived.Gateway;
-using LongLived.Silo;
 using Microsoft.AspNetCore.Builder;
 
 namespace LongLived.Tests;

@@ -5,9 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
 using Orleans.Runtime;
 using Orleans.Storage;
-using LongLived.Gateway.Cluster;
 using LongLived.Gateway.Sessions;
-using LongLived.Gateway.Delivery;
 
 namespace LongLived.Tests;
 
@@ -130,19 +128,16 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
         var id = TestStreams.NewId("positionless");
         var grain = cluster.Grains.GetClientGrain(id);
         var own = ChannelNames.ForClient(id);
-        var (first, firstSession) = await SubscribeAsync(grain);
+        var (first, firstSession) = await cluster.SubscribeAtGrainAsync(grain);
         Assert.Null(first.From); // nothing acknowledged yet: it starts at the head
         await grain.Started(firstSession);
         var start = first.Head;
         for (var i = 0; i < 3; i++) await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // messages 1..3
         Assert.Equal(new ChannelPosition(start.Head + 3, start.Epoch), (await grain.GetSnapshot()).Acknowledged[own]);
 
-        // The generator has made those three by now, or soon: then history can serve what follows them.
-        var channel = cluster.Grains.GetGrain<IChannelGrain>(own);
-        var deadline = DateTime.UtcNow + TestStreams.Patience;
-        while ((await channel.Touch()).Head < start.Head + 4 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        await WaitForHeadAsync(own, start.Head + 4); // the message after the three acknowledged ones
 
-        var (second, secondSession) = await SubscribeAsync(grain);
+        var (second, secondSession) = await cluster.SubscribeAtGrainAsync(grain);
         Assert.Equal(new ChannelPosition(start.Head + 3, start.Epoch), second.From);
         Assert.True(second.Page!.Recoverable);
         Assert.Equal(start.Head + 4, second.Page.Messages[0].Offset);
@@ -163,15 +158,13 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
         var id = TestStreams.NewId("late-ack");
         var grain = cluster.Grains.GetClientGrain(id);
         var own = ChannelNames.ForClient(id);
-        var (first, firstSession) = await SubscribeAsync(grain);
+        var (first, firstSession) = await cluster.SubscribeAtGrainAsync(grain);
         await grain.Started(firstSession);
         for (var i = 0; i < 3; i++) await grain.Acknowledge(new Dictionary<string, ChannelPosition>());
         var acknowledged = new ChannelPosition(first.Head.Head + 3, first.Head.Epoch);
-        var channel = cluster.Grains.GetGrain<IChannelGrain>(own); // the generator makes those three messages, then history serves them
-        var deadline = DateTime.UtcNow + TestStreams.Patience;
-        while ((await channel.Touch()).Head < acknowledged.Offset && DateTime.UtcNow < deadline) await Task.Delay(100);
+        await WaitForHeadAsync(own, acknowledged.Offset);
 
-        var (second, secondSession) = await SubscribeAsync(grain);
+        var (second, secondSession) = await cluster.SubscribeAtGrainAsync(grain);
         Assert.True(second.Page!.Recoverable);
         Assert.Equal(acknowledged, second.From);
         await grain.Acknowledge(new Dictionary<string, ChannelPosition>()); // the first stream's last one, late
@@ -182,14 +175,11 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
         Assert.Equal(acknowledged with { Offset = acknowledged.Offset + 1 }, (await grain.GetSnapshot()).Acknowledged[own]);
     }
 
-    /// <summary>A Subscribe at the client grain as gateway 1 makes it; the session id comes back with the grant.</summary>
-    private async Task<(SubscribeGrant Grant, Guid Session)> SubscribeAsync(IClientGrain grain)
+    /// <summary>Waits until the generator has made <paramref name="offset"/> on the client's own channel, so history can serve it.</summary>
+    private async Task WaitForHeadAsync(string ownChannel, ulong offset)
     {
-        var gateway = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>();
-        var hub = cluster.Gateway1.Services.GetRequiredService<ChannelHub>();
-        var session = Guid.NewGuid();
-        var grant = await grain.Subscribe(new SessionInfo(session, gateway.GatewayId, gateway.Reference, [], TimeSpan.Zero),
-            hub.Route, TimeSpan.FromMinutes(1), join: 1, position: null, pageSize: 10);
-        return (grant, session);
+        var channel = cluster.Grains.GetGrain<IChannelGrain>(ownChannel);
+        var deadline = DateTime.UtcNow + TestStreams.Patience;
+        while ((await channel.Touch()).Head < offset && DateTime.UtcNow < deadline) await Task.Delay(100);
     }
 }

@@ -1,6 +1,5 @@
 using Grpc.Core;
 using Grpc.Net.Client;
-using LongLived.Gateway;
 using Microsoft.AspNetCore.Builder;
 
 namespace LongLived.Tests;
