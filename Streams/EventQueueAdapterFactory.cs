@@ -9,38 +9,45 @@ namespace LongLived.Streams;
 
 /// <summary>
 /// The event-driven persistent stream provider: the queues are <see cref="EventQueueGrain"/>s, read by Orleans' own
-/// pulling agents through <see cref="EventQueueReceiver"/>, cached in Orleans' <see cref="SimpleQueueAdapterCache"/>.
-/// Producers (grains, clients) write to the queue grain of the stream's queue directly.
+/// pulling agents through <see cref="EventQueueReceiver"/>, cached in <see cref="EventQueueCache"/>s (one per queue,
+/// where a consumer that lags or died holds no one else up). Producers (grains, clients) write to the queue grain of
+/// the stream's queue directly.
 /// </summary>
-public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapter
+public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQueueAdapterCache
 {
     private readonly EventQueueOptions _options;
     private readonly IGrainFactory _grains;
     private readonly HashRingBasedStreamQueueMapper _mapper;
-    private readonly SimpleQueueAdapterCache _cache;
+    private readonly ILogger _logger;
 
-    private EventQueueAdapterFactory(string name, EventQueueOptions options, SimpleQueueCacheOptions cache, IGrainFactory grains, ILoggerFactory loggers)
+    private EventQueueAdapterFactory(string name, EventQueueOptions options, IGrainFactory grains, ILogger logger)
     {
         Name = name;
         _options = options;
         _grains = grains;
+        _logger = logger;
         _mapper = new HashRingBasedStreamQueueMapper(new HashRingStreamQueueMapperOptions { TotalQueueCount = Math.Max(options.Queues, 1) }, name);
-        _cache = new SimpleQueueAdapterCache(cache, name, loggers);
     }
 
     public static EventQueueAdapterFactory Create(IServiceProvider services, string name) => new(
         name,
         services.GetRequiredService<IOptionsMonitor<EventQueueOptions>>().Get(name),
-        services.GetRequiredService<IOptionsMonitor<SimpleQueueCacheOptions>>().Get(name),
         services.GetRequiredService<IGrainFactory>(),
-        services.GetRequiredService<ILoggerFactory>());
+        services.GetRequiredService<ILoggerFactory>().CreateLogger<EventQueueAdapterFactory>());
 
     public string Name { get; }
     public bool IsRewindable => false;
     public StreamProviderDirection Direction => StreamProviderDirection.ReadWrite;
 
     public Task<IQueueAdapter> CreateAdapter() => Task.FromResult<IQueueAdapter>(this);
-    public IQueueAdapterCache GetQueueAdapterCache() => _cache;
+    public IQueueAdapterCache GetQueueAdapterCache() => this;
+
+    public IQueueCache CreateQueueCache(QueueId queueId)
+    {
+        var queue = $"{Name}/{queueId.GetNumericId()}";
+        var log = new CacheMissLog(_logger, queue, _options.CacheCapacity);
+        return new EventQueueCache(_options.CacheCapacity, log.Missed);
+    }
     public IStreamQueueMapper GetStreamQueueMapper() => _mapper;
     public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) => Task.FromResult<IStreamFailureHandler>(new NoOpStreamDeliveryFailureHandler(false));
 

@@ -12,6 +12,12 @@ public sealed class EventQueueOptions
     /// <summary>Batches a queue holds before it refuses more (<see cref="QueueFullException"/>): bounded memory.</summary>
     public int QueueCapacity { get; set; } = 65_536;
 
+    /// <summary>
+    /// Batches a pulling agent's cache holds for consumers that have not taken them (<see cref="EventQueueCache"/>): a
+    /// gateway that lags by more, or died, skips the oldest and fills them from history, instead of holding up the queue.
+    /// </summary>
+    public int CacheCapacity { get; set; } = 8_192;
+
     /// <summary>Most batches one read takes.</summary>
     public int MaxBatchesPerRead { get; set; } = 256;
 }

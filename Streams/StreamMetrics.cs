@@ -4,14 +4,14 @@ namespace LongLived.Streams;
 
 /// <summary>
 /// Meter "LongLived.Streams": what the event-driven queues' readers do (reads that found data or waited out, batches
-/// taken). Observable counters over process-wide totals, so both series exist from the start (at 0): an idle queue's
+/// taken, batches a consumer missed). Observable counters over process-wide totals, so both series exist from the start (at 0): an idle queue's
 /// first read only returns after its wait.
 /// </summary>
 public static class StreamMetrics
 {
     public const string MeterName = "LongLived.Streams";
     private static readonly Meter Meter = new(MeterName);
-    private static long _readsWithEvents, _emptyReads, _batches;
+    private static long _readsWithEvents, _emptyReads, _batches, _missed;
 
     static StreamMetrics()
     {
@@ -21,10 +21,14 @@ public static class StreamMetrics
             new Measurement<long>(Interlocked.Read(ref _emptyReads), new KeyValuePair<string, object?>("result", "empty")),
         }, description: "Stream queue reads by the pulling agents, by result (events, or empty after waiting)");
         Meter.CreateObservableCounter("longlived.streams.batches_read", () => Interlocked.Read(ref _batches), description: "Stream event batches taken from the queues");
+        Meter.CreateObservableCounter("longlived.streams.cache_missed", () => Interlocked.Read(ref _missed),
+            description: "Batches that left a pulling agent's cache before a consumer took them (a gateway lagging or gone): that gateway fills them from history");
     }
 
     /// <summary>Creates the instruments now (the static constructor), so they are exported before the first read returns.</summary>
     internal static void Start() { }
+
+    internal static void Missed() => Interlocked.Increment(ref _missed);
 
     internal static void Read(int batches)
     {

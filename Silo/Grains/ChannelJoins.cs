@@ -1,4 +1,5 @@
 using LongLived.Contracts.Grains;
+using LongLived.Streams;
 using Orleans.Streams;
 
 namespace LongLived.Silo.Grains;
@@ -13,6 +14,8 @@ internal sealed class ChannelJoins(string channel, IStreamProvider streams, Time
 {
     /// <summary>How long a left join is remembered: a late join of it can still arrive (Orleans drops a call older than its response timeout).</summary>
     private static readonly TimeSpan LateCallWindow = TimeSpan.FromMinutes(2);
+
+    private static readonly ThrottledLog SendFailures = new(TimeSpan.FromSeconds(10));
 
     private readonly Dictionary<string, Joined> _gateways = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Join, DateTimeOffset Until)> _left = new(StringComparer.Ordinal); // the newest join each gateway left
@@ -81,8 +84,10 @@ internal sealed class ChannelJoins(string channel, IStreamProvider streams, Time
             catch (Exception ex)
             {
                 // The stream is only the fast path: the gateway finds the hole by offset or head check and reads it from history.
-                logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed; it will fill them from history",
-                    channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId);
+                // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
+                if (!SendFailures.ShouldLog(out var more)) return;
+                logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends of this silo's channels since the last report; the gateways fill them from history",
+                    channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);
             }
         }));
     }

@@ -31,6 +31,9 @@ public sealed class DeliveryStreamOptions
     /// <summary>Event-driven: batches a queue holds before it refuses more (bounded memory, a clear error).</summary>
     public int StreamQueueCapacity { get; set; } = 65_536;
 
+    /// <summary>Event-driven: batches a pulling agent keeps for a consumer that has not taken them yet (a gateway that lags or died).</summary>
+    public int StreamCacheCapacity { get; set; } = 8_192;
+
     /// <summary>
     /// Memory streams: how long delivered events stay in the queue cache (Orleans keeps 30 minutes by default). History is
     /// the truth, so the cache only has to cover delivery: a longer cache is silo memory growing with traffic.

@@ -52,6 +52,7 @@ public static class DeliveryStreamsHosting
             o.Queues = options.StreamQueues;
             o.ReadWait = options.StreamReadWait;
             o.QueueCapacity = options.StreamQueueCapacity;
+            o.CacheCapacity = options.StreamCacheCapacity;
         });
     }
 }

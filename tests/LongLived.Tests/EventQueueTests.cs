@@ -4,6 +4,7 @@ using LongLived.Streams;
 using LongLived.Tests.Failover;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
+using Orleans.Streams;
 
 namespace LongLived.Tests;
 
@@ -92,6 +93,56 @@ public sealed class EventQueueTests(ClusterFixture cluster)
         Assert.Equal(3, read.Length);
         await queue.Read(read[^1].Token.SequenceNumber, 10, TimeSpan.Zero, CancellationToken.None); // confirmed: room again
         await queue.Enqueue(Batch(4));
+    }
+
+    /// <summary>
+    /// A gateway that died leaves its delivery calls unanswered until Orleans drops it (one to two minutes). Orleans'
+    /// own queue cache then stopped reading the queue once the dead consumer's batches filled it, so every other
+    /// gateway with a stream on that queue got nothing live either (and the queue filled and refused events).
+    /// </summary>
+    [Fact]
+    public async Task A_consumer_that_never_answers_holds_up_no_other_gateway_on_its_queue()
+    {
+        // One queue, so both streams share it and its agent; a small cache, so the dead consumer overflows it soon.
+        string[] common = ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId=stuck-{Guid.NewGuid():N}", "--Orleans:StreamQueues=1", "--Orleans:StreamCacheCapacity=64"];
+        await using var own = await OwnCluster.StartAsync(common);
+        var second = LongLived.Gateway.Program.Build([.. common, $"--Gateway:Port={ClusterFixture.FreePort()}", $"--Gateway:AdminPort={ClusterFixture.FreePort()}",
+            $"--Orleans:GatewayPorts:0={own.SiloGatewayPort}"]);
+        await second.StartAsync();
+        var never = new TaskCompletionSource();
+        try
+        {
+            var deadGateway = own.Gateway.Services.GetRequiredService<IClusterClient>().GetStreamProvider(DeliveryStreams.Provider);
+            var liveGateway = second.Services.GetRequiredService<IClusterClient>().GetStreamProvider(DeliveryStreams.Provider);
+            var stuck = deadGateway.GetStream<int>(StreamId.Create("probe", "stuck"));
+            await stuck.SubscribeAsync((_, _) => never.Task); // a delivery call nobody answers
+            var received = new List<int>();
+            var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var live = liveGateway.GetStream<int>(StreamId.Create("probe", "live"));
+            await live.SubscribeAsync((n, _) =>
+            {
+                lock (received)
+                {
+                    received.Add(n);
+                    if (received.Count == 20) all.TrySetResult();
+                }
+                return Task.CompletedTask;
+            });
+
+            for (var i = 0; i < 5_000; i++) await stuck.OnNextAsync(i); // beyond the cache, and beyond Orleans' own (4,096)
+            for (var i = 0; i < 20; i++) await live.OnNextAsync(i);
+
+            // Stalled, this would wait for Orleans to time the dead consumer's delivery out (30 s) and give up on it.
+            var finished = await Task.WhenAny(all.Task, Task.Delay(TimeSpan.FromSeconds(20)));
+            lock (received) Assert.True(finished == all.Task, $"the live gateway got {received.Count} of 20 events while another consumer of the queue did not answer");
+            lock (received) Assert.Equal(Enumerable.Range(0, 20), received);
+        }
+        finally
+        {
+            never.TrySetResult();
+            await second.StopAsync().WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { });
+            await second.DisposeAsync();
+        }
     }
 
     [Fact]
