@@ -93,6 +93,9 @@ public sealed class Subscriber(string id, IReadOnlyList<string> topics, int[] se
     public long ResumedAtTicks { get; private set; }
     /// <summary>When the last Subscribe after a failure was accepted (its response headers arrived): the stream is back, before any message.</summary>
     public long ReattachedAtTicks { get; private set; }
+    /// <summary>When the latest failure reached this subscriber (UTC ticks), and when its next Subscribe was sent.</summary>
+    public long FailedAtTicks { get; private set; }
+    public long RetriedAtTicks { get; private set; }
     public long LastReceivedTicks => Interlocked.Read(ref _lastReceivedTicks);
 
     public async Task RunAsync(LoadClient load, Recorder recorder, Action<Subscriber>? established, CancellationToken ct)
@@ -109,6 +112,7 @@ public sealed class Subscriber(string id, IReadOnlyList<string> topics, int[] se
             try
             {
                 var subscribedAtMs = NowMs();
+                if (failedSince) RetriedAtTicks = DateTime.UtcNow.Ticks;
                 using var call = load.For(server, key).Subscribe(request, _token, cancellationToken: ct);
                 await call.ResponseHeadersAsync;
                 if (failedSince) ReattachedAtTicks = DateTime.UtcNow.Ticks;
@@ -127,6 +131,7 @@ public sealed class Subscriber(string id, IReadOnlyList<string> topics, int[] se
             catch (Exception)
             {
                 Failures++;
+                if (!failedSince) FailedAtTicks = DateTime.UtcNow.Ticks;
                 failedSince = true;
                 ResumedAtTicks = 0;
                 if (recorder.Measuring) Interlocked.Increment(ref recorder._failures);

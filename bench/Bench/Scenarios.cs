@@ -243,10 +243,19 @@ public static class Scenarios
         var reattaches = opened.Subscribers.Where(s => s.ReattachedAtTicks > 0).Select(s => (new DateTime(s.ReattachedAtTicks, DateTimeKind.Utc) - killedAt).TotalMilliseconds).Order().ToArray();
         figures["failover.p50ReattachMs"] = reattaches.Length == 0 ? double.NaN : reattaches[reattaches.Length / 2];
         figures["failover.p99ReattachMs"] = reattaches.Length == 0 ? double.NaN : reattaches[Math.Min(reattaches.Length - 1, reattaches.Length * 99 / 100)];
+        // Where the time before reattaching goes: the failure reaching the client, its backoff, the new call's answer.
+        figures["failover.p50FailureSeenMs"] = Median(opened.Subscribers.Where(s => s.FailedAtTicks > 0).Select(s => s.FailedAtTicks));
+        figures["failover.p50RetrySentMs"] = Median(opened.Subscribers.Where(s => s.RetriedAtTicks > 0).Select(s => s.RetriedAtTicks));
         figures["failover.gaps"] = recorder.Gaps;
         figures["failover.duplicates"] = recorder.Duplicates;
         for (var i = 0; i < resumes.Length; i++) figures.Add("resumed", resumes[i], (i + 1.0) / clients);
-        Console.WriteLine($"  failover {clients}: {resumes.Length} resumed, p50 {figures.Values["failover.p50ResumeMs"]:F0} ms, p99 {figures.Values["failover.p99ResumeMs"]:F0} ms, {figures.Values["failover.resumedWithin2sRatio"]:P1} within 2 s (reattached p50 {figures.Values["failover.p50ReattachMs"]:F0} ms, p99 {figures.Values["failover.p99ReattachMs"]:F0} ms), gaps {recorder.Gaps}, dups {recorder.Duplicates}");
+
+        double Median(IEnumerable<long> ticks)
+        {
+            var ms = ticks.Select(t => (new DateTime(t, DateTimeKind.Utc) - killedAt).TotalMilliseconds).Order().ToArray();
+            return ms.Length == 0 ? double.NaN : ms[ms.Length / 2];
+        }
+        Console.WriteLine($"  failover {clients}: {resumes.Length} resumed, p50 {figures.Values["failover.p50ResumeMs"]:F0} ms, p99 {figures.Values["failover.p99ResumeMs"]:F0} ms, {figures.Values["failover.resumedWithin2sRatio"]:P1} within 2 s (failure seen p50 {figures.Values["failover.p50FailureSeenMs"]:F0} ms, retry sent p50 {figures.Values["failover.p50RetrySentMs"]:F0} ms, reattached p50 {figures.Values["failover.p50ReattachMs"]:F0} ms, p99 {figures.Values["failover.p99ReattachMs"]:F0} ms), gaps {recorder.Gaps}, dups {recorder.Duplicates}");
         return figures;
     }
 
