@@ -16,7 +16,7 @@ public sealed class EventQueueOptions
     /// Batches a pulling agent's cache holds for consumers that have not taken them (<see cref="EventQueueCache"/>): a
     /// gateway that lags by more, or died, skips the oldest and fills them from history, instead of holding up the queue.
     /// </summary>
-    public int CacheCapacity { get; set; } = 8_192;
+    public int CacheCapacity { get; set; } = 16_384;
 
     /// <summary>Most batches one read takes.</summary>
     public int MaxBatchesPerRead { get; set; } = 256;

@@ -32,7 +32,7 @@ public sealed class DeliveryStreamOptions
     public int StreamQueueCapacity { get; set; } = 65_536;
 
     /// <summary>Event-driven: batches a pulling agent keeps for a consumer that has not taken them yet (a gateway that lags or died).</summary>
-    public int StreamCacheCapacity { get; set; } = 8_192;
+    public int StreamCacheCapacity { get; set; } = 16_384;
 
     /// <summary>
     /// Memory streams: how long delivered events stay in the queue cache (Orleans keeps 30 minutes by default). History is
