@@ -19,7 +19,8 @@ public sealed class EventQueueCache(int capacity, Action<StreamId> missed) : IQu
 
     public int Count => (int)(_next - _first);
 
-    public int GetMaxAddCount() => _ring.Length;
+    /// <summary>A quarter of the capacity per read: one read never pushes out everything a lagging consumer has yet to take.</summary>
+    public int GetMaxAddCount() => Math.Max(_ring.Length / 4, 1);
 
     /// <summary>Never: a consumer that does not take its batches loses them, it does not stop the others'.</summary>
     public bool IsUnderPressure() => false;
@@ -56,7 +57,9 @@ public sealed class EventQueueCache(int capacity, Action<StreamId> missed) : IQu
 
     /// <summary>
     /// A cursor at the first batch whose token is <paramref name="token"/> or later (as Orleans' own cache does), or,
-    /// without a token, at the newest batch.
+    /// without a token, at the newest batch. A token older than every batch held starts at the oldest, without the
+    /// <see cref="QueueCacheMissException"/> Orleans' cache throws: the provider is not rewindable, so only the agent's
+    /// own pin cursors and handshakes ask for a token, and a gateway fills anything older from history.
     /// </summary>
     public IQueueCacheCursor GetCacheCursor(StreamId streamId, StreamSequenceToken? token)
     {

@@ -30,6 +30,9 @@ public static class StreamMetrics
 
     internal static void Missed() => Interlocked.Increment(ref _missed);
 
+    /// <summary>Batches that left a cache before a consumer took them, in this process so far.</summary>
+    public static long CacheMissed => Interlocked.Read(ref _missed);
+
     internal static void Read(int batches)
     {
         if (batches == 0)

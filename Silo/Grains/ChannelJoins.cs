@@ -86,7 +86,7 @@ internal sealed class ChannelJoins(string channel, IStreamProvider streams, Time
                 // The stream is only the fast path: the gateway finds the hole by offset or head check and reads it from history.
                 // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
                 if (!SendFailures.ShouldLog(out var more)) return;
-                logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends of this silo's channels since the last report; the gateways fill them from history",
+                logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways fill them from history",
                     channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);
             }
         }));

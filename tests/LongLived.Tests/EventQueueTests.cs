@@ -129,6 +129,7 @@ public sealed class EventQueueTests(ClusterFixture cluster)
                 return Task.CompletedTask;
             });
 
+            var missedBefore = StreamMetrics.CacheMissed;
             for (var i = 0; i < 5_000; i++) await stuck.OnNextAsync(i); // beyond the cache, and beyond Orleans' own (4,096)
             for (var i = 0; i < 20; i++) await live.OnNextAsync(i);
 
@@ -136,6 +137,8 @@ public sealed class EventQueueTests(ClusterFixture cluster)
             var finished = await Task.WhenAny(all.Task, Task.Delay(TimeSpan.FromSeconds(20)));
             lock (received) Assert.True(finished == all.Task, $"the live gateway got {received.Count} of 20 events while another consumer of the queue did not answer");
             lock (received) Assert.Equal(Enumerable.Range(0, 20), received);
+            // The stuck consumer was really held up, and the cache stayed bounded: what it did not take left the cache.
+            Assert.True(StreamMetrics.CacheMissed - missedBefore >= 1_000, $"{StreamMetrics.CacheMissed - missedBefore} batches left the cache untaken");
         }
         finally
         {
