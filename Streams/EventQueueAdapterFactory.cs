@@ -19,6 +19,7 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
     private readonly IGrainFactory _grains;
     private readonly HashRingBasedStreamQueueMapper _mapper;
     private readonly ILogger _logger;
+    private readonly IEventQueueGrain?[] _queues;
 
     private EventQueueAdapterFactory(string name, EventQueueOptions options, IGrainFactory grains, ILogger logger)
     {
@@ -26,6 +27,7 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
         _options = options;
         _grains = grains;
         _logger = logger;
+        _queues = new IEventQueueGrain?[Math.Max(options.Queues, 1)];
         _mapper = new HashRingBasedStreamQueueMapper(new HashRingStreamQueueMapperOptions { TotalQueueCount = Math.Max(options.Queues, 1) }, name);
     }
 
@@ -59,5 +61,12 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
 
     public IQueueAdapterReceiver CreateReceiver(QueueId queueId) => new EventQueueReceiver(Queue(queueId), _options);
 
-    private IEventQueueGrain Queue(QueueId queueId) => _grains.GetGrain<IEventQueueGrain>($"{Name}/{queueId.GetNumericId()}");
+    // One reference per queue, made once: every event is sent to one, and Orleans' GetGrain<T>(key) resolves the
+    // interface's type by name on every call.
+    private IEventQueueGrain Queue(QueueId queueId)
+    {
+        var n = queueId.GetNumericId();
+        if (n >= _queues.Length) return _grains.GetGrain<IEventQueueGrain>($"{Name}/{n}");
+        return _queues[n] ??= _grains.GetGrain<IEventQueueGrain>($"{Name}/{n}");
+    }
 }

@@ -7,5 +7,5 @@ public static class ClientGrains
     /// (one activation per client).
     /// </summary>
     public static IClientGrain GetClientGrain(this IGrainFactory grains, string clientId) =>
-        grains.GetGrain<IClientGrain>(ChannelNames.ForClient(clientId));
+        grains.Grain<IClientGrain>(ChannelNames.ForClient(clientId));
 }

@@ -109,7 +109,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         if (entry.Closed || !entry.Joined) return;
         metrics.HeadChecked(reason);
         var seen = entry.Seen;
-        var head = await cluster.GetGrain<IChannelGrain>(entry.Name).Join(Route, JoinLease, entry.JoinId, entry.Fence, seen).WaitAsync(CallTimeout, cancellationToken);
+        var head = await cluster.Grain<IChannelGrain>(entry.Name).Join(Route, JoinLease, entry.JoinId, entry.Fence, seen).WaitAsync(CallTimeout, cancellationToken);
         if (head.Head != seen?.Offset || head.Epoch != seen.Epoch)
         {
             // News (or a new epoch): keep checking this channel until it is quiet again.
@@ -161,7 +161,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
                     try
                     {
                         head = join is not null ? await join(entry.JoinId)
-                            : await cluster.GetGrain<IChannelGrain>(channel).Join(Route, JoinLease, entry.JoinId, sink.Fence, null);
+                            : await cluster.Grain<IChannelGrain>(channel).Join(Route, JoinLease, entry.JoinId, sink.Fence, null);
                         entry.Saw(head.Epoch, head.Head, replace: true);
                         entry.Joined = true;
                     }
@@ -199,7 +199,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
             if (drain.IsDraining) return;
             try
             {
-                await cluster.GetGrain<IChannelGrain>(entry.Name).Leave(Route.GatewayId, entry.JoinId).WaitAsync(_options.DrainTimeout);
+                await cluster.Grain<IChannelGrain>(entry.Name).Leave(Route.GatewayId, entry.JoinId).WaitAsync(_options.DrainTimeout);
             }
             catch (Exception ex)
             {

@@ -86,7 +86,7 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
     /// <summary>Where a topic starts: at the head, or after the client's position if history can serve it.</summary>
     private async Task<Start> StartAsync(string channel, Position? position, ChannelHead? joinedAt)
     {
-        var grain = grains.GetGrain<IChannelGrain>(channel);
+        var grain = grains.Grain<IChannelGrain>(channel);
         if (position is null) return AtHead(channel, joinedAt ?? await grain.Touch()); // the head its join just returned, if it joined
         return AfterPosition(channel, new ChannelPosition(position.Offset, position.Epoch), await grain.Read(position.Offset, position.Epoch, _pageSize));
     }
@@ -114,7 +114,7 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
         if (step == LiveStep.AskHead)
         {
             var old = cursor.Epoch;
-            if (!ResumeRules.EnterNewEpoch(cursor, await grains.GetGrain<IChannelGrain>(cursor.Channel).Touch(), message)) return;
+            if (!ResumeRules.EnterNewEpoch(cursor, await grains.Grain<IChannelGrain>(cursor.Channel).Touch(), message)) return;
             logger.LogWarning("Channel {Channel}: epoch changed {Old} -> {New}; the client is told earlier messages are lost", cursor.Channel, old, message.Epoch);
             step = ResumeRules.OnLive(cursor, message);
         }
@@ -155,7 +155,7 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
 
     private async Task FillCoreAsync(ChannelCursor cursor, ulong target, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
-        var grain = grains.GetGrain<IChannelGrain>(cursor.Channel);
+        var grain = grains.Grain<IChannelGrain>(cursor.Channel);
         while (cursor.Last < target)
         {
             var (from, epoch) = (cursor.Last, cursor.Epoch);

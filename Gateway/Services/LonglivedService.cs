@@ -75,7 +75,7 @@ public sealed class LonglivedService(
         ThrowIfDraining();
         limits.CallFrom(context);
         limits.Publish(await authorizer.PublishAsync(context, request.Channel), Encoding.UTF8.GetByteCount(request.Data));
-        var message = await cluster.GetGrain<IChannelGrain>(request.Channel).Publish(request.Data, request.IdempotencyKey);
+        var message = await cluster.Grain<IChannelGrain>(request.Channel).Publish(request.Data, request.IdempotencyKey);
         return new PublishResponse { Offset = message.Offset, Epoch = message.Epoch, PublishTimeUnixMs = message.PublishedUnixMs };
     }
 
