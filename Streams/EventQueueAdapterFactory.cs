@@ -27,8 +27,9 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
         _options = options;
         _grains = grains;
         _logger = logger;
-        _queues = new IEventQueueGrain?[Math.Max(options.Queues, 1)];
-        _mapper = new HashRingBasedStreamQueueMapper(new HashRingStreamQueueMapperOptions { TotalQueueCount = Math.Max(options.Queues, 1) }, name);
+        var queues = Math.Max(options.Queues, 1);
+        _queues = new IEventQueueGrain?[queues];
+        _mapper = new HashRingBasedStreamQueueMapper(new HashRingStreamQueueMapperOptions { TotalQueueCount = queues }, name);
     }
 
     public static EventQueueAdapterFactory Create(IServiceProvider services, string name) => new(
@@ -46,8 +47,7 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
 
     public IQueueCache CreateQueueCache(QueueId queueId)
     {
-        var queue = $"{Name}/{queueId.GetNumericId()}";
-        var log = new CacheMissLog(_logger, queue, _options.CacheCapacity);
+        var log = new CacheMissLog(_logger, Key(queueId), _options.CacheCapacity);
         return new EventQueueCache(_options.CacheCapacity, log.Missed);
     }
     public IStreamQueueMapper GetStreamQueueMapper() => _mapper;
@@ -62,11 +62,10 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
     public IQueueAdapterReceiver CreateReceiver(QueueId queueId) => new EventQueueReceiver(Queue(queueId), _options);
 
     // One reference per queue, made once: every event is sent to one, and Orleans' GetGrain<T>(key) resolves the
-    // interface's type by name on every call.
-    private IEventQueueGrain Queue(QueueId queueId)
-    {
-        var n = queueId.GetNumericId();
-        if (n >= _queues.Length) return _grains.GetGrain<IEventQueueGrain>($"{Name}/{n}");
-        return _queues[n] ??= _grains.GetGrain<IEventQueueGrain>($"{Name}/{n}");
-    }
+    // interface's type by name on every call. The mapper numbers its queues 0..Queues-1.
+    private IEventQueueGrain Queue(QueueId queueId) =>
+        _queues[queueId.GetNumericId()] ??= _grains.GetGrain<IEventQueueGrain>(Key(queueId));
+
+    /// <summary>The queue grain's key (<see cref="EventQueueGrain"/>): "&lt;provider&gt;/&lt;queue number&gt;".</summary>
+    private string Key(QueueId queueId) => $"{Name}/{queueId.GetNumericId()}";
 }

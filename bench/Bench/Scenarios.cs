@@ -233,28 +233,27 @@ public static class Scenarios
         while (DateTime.UtcNow < deadline && opened.Subscribers.Any(s => s.ResumedAtTicks == 0)) await Task.Delay(250);
         await Task.Delay(3000); // let late duplicates show
         recorder.Measuring = false;
-        var resumes = opened.Subscribers.Where(s => s.ResumedAtTicks > 0).Select(s => (new DateTime(s.ResumedAtTicks, DateTimeKind.Utc) - killedAt).TotalMilliseconds).Order().ToArray();
+        var resumes = SinceKill(s => s.ResumedAtTicks);
         figures["failover.clients"] = clients;
         figures["failover.resumed"] = resumes.Length;
-        figures["failover.p50ResumeMs"] = resumes.Length == 0 ? double.NaN : resumes[resumes.Length / 2];
+        figures["failover.p50ResumeMs"] = Median(resumes);
         figures["failover.p99ResumeMs"] = resumes.Length < clients * 99 / 100 ? double.PositiveInfinity : resumes[Math.Max(clients * 99 / 100 - 1, 0)];
         figures["failover.resumedWithin2sRatio"] = resumes.Count(r => r <= 2000) / (double)clients;
         // Reattached: the new Subscribe accepted (headers back); resumed: the first message after it. The difference is the live path.
-        var reattaches = opened.Subscribers.Where(s => s.ReattachedAtTicks > 0).Select(s => (new DateTime(s.ReattachedAtTicks, DateTimeKind.Utc) - killedAt).TotalMilliseconds).Order().ToArray();
-        figures["failover.p50ReattachMs"] = reattaches.Length == 0 ? double.NaN : reattaches[reattaches.Length / 2];
+        var reattaches = SinceKill(s => s.ReattachedAtTicks);
+        figures["failover.p50ReattachMs"] = Median(reattaches);
         figures["failover.p99ReattachMs"] = reattaches.Length == 0 ? double.NaN : reattaches[Math.Min(reattaches.Length - 1, reattaches.Length * 99 / 100)];
         // Where the time before reattaching goes: the failure reaching the client, its backoff, the new call's answer.
-        figures["failover.p50FailureSeenMs"] = Median(opened.Subscribers.Where(s => s.FailedAtTicks > 0).Select(s => s.FailedAtTicks));
-        figures["failover.p50RetrySentMs"] = Median(opened.Subscribers.Where(s => s.RetriedAtTicks > 0).Select(s => s.RetriedAtTicks));
+        figures["failover.p50FailureSeenMs"] = Median(SinceKill(s => s.FailedAtTicks));
+        figures["failover.p50RetrySentMs"] = Median(SinceKill(s => s.RetriedAtTicks));
         figures["failover.gaps"] = recorder.Gaps;
         figures["failover.duplicates"] = recorder.Duplicates;
         for (var i = 0; i < resumes.Length; i++) figures.Add("resumed", resumes[i], (i + 1.0) / clients);
 
-        double Median(IEnumerable<long> ticks)
-        {
-            var ms = ticks.Select(t => (new DateTime(t, DateTimeKind.Utc) - killedAt).TotalMilliseconds).Order().ToArray();
-            return ms.Length == 0 ? double.NaN : ms[ms.Length / 2];
-        }
+        // Milliseconds from the kill to a moment each subscriber recorded (0: it has none), in order.
+        double[] SinceKill(Func<Subscriber, long> ticks) => opened.Subscribers.Select(ticks).Where(t => t > 0)
+            .Select(t => (new DateTime(t, DateTimeKind.Utc) - killedAt).TotalMilliseconds).Order().ToArray();
+        static double Median(double[] ms) => ms.Length == 0 ? double.NaN : ms[ms.Length / 2];
         Console.WriteLine($"  failover {clients}: {resumes.Length} resumed, p50 {figures.Values["failover.p50ResumeMs"]:F0} ms, p99 {figures.Values["failover.p99ResumeMs"]:F0} ms, {figures.Values["failover.resumedWithin2sRatio"]:P1} within 2 s (failure seen p50 {figures.Values["failover.p50FailureSeenMs"]:F0} ms, retry sent p50 {figures.Values["failover.p50RetrySentMs"]:F0} ms, reattached p50 {figures.Values["failover.p50ReattachMs"]:F0} ms, p99 {figures.Values["failover.p99ReattachMs"]:F0} ms), gaps {recorder.Gaps}, dups {recorder.Duplicates}");
         return figures;
     }
