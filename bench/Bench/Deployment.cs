@@ -56,12 +56,24 @@ public sealed class Deployment : IAsyncDisposable
         return new Deployment("product", processes, [.. Enumerable.Range(0, gateways).Select(i => $"http://127.0.0.1:{FirstGatewayPort + i}")]);
     }
 
-    /// <summary>The bare relay (the same contract, from memory).</summary>
-    public static async Task<Deployment> BareAsync(string logDir, TimeSpan generatorInterval)
+    /// <summary>
+    /// The bare relay (the same contract, from memory); <paramref name="relays"/> independent ones for failover ("bare1",
+    /// "bare2", …), where the second knows nothing of the first: a client that moves only reconnects.
+    /// </summary>
+    public static async Task<Deployment> BareAsync(string logDir, TimeSpan generatorInterval, int relays = 1)
     {
-        var bare = ServerProcess.Bare(logDir, $"--Port={BarePort}", $"--Interval={generatorInterval}");
-        await bare.WaitForPortAsync(BarePort, TimeSpan.FromSeconds(60));
-        return new Deployment("bare", [bare], [$"http://127.0.0.1:{BarePort}"]);
+        var ports = Enumerable.Range(0, relays).Select(i => BarePort + 100 * i).ToArray();
+        var processes = ports.Select((port, i) => ServerProcess.Bare(relays == 1 ? "bare" : $"bare{i + 1}", logDir, $"--Port={port}", $"--Interval={generatorInterval}")).ToList();
+        try
+        {
+            for (var i = 0; i < relays; i++) await processes[i].WaitForPortAsync(ports[i], TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            foreach (var p in processes) await p.DisposeAsync();
+            throw;
+        }
+        return new Deployment("bare", processes, [.. ports.Select(port => $"http://127.0.0.1:{port}")]);
     }
 
     /// <summary>Settings under test, e.g. BENCH_SILO_ARGS="--Orleans:StreamPollPeriod=00:00:00.005".</summary>

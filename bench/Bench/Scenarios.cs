@@ -221,41 +221,56 @@ public static class Scenarios
     public static async Task<Figures> FailoverAsync(string logs, int clients)
     {
         var figures = new Figures();
-        await using var deployment = await Deployment.ProductAsync(logs, 2, Second);
-        using var load = new LoadClient(deployment.Addresses);
-        var recorder = new Recorder(Second);
-        await using var opened = await Opened.StartAsync(load, clients, _ => [0, 1], [], "fail", recorder, TimeSpan.FromSeconds(300));
-        await Task.Delay(5000);
-        recorder.Measuring = true;
-        var killedAt = DateTime.UtcNow;
-        deployment.Processes.First(p => p.Name == "gateway1").Kill();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline && opened.Subscribers.Any(s => s.ResumedAtTicks == 0)) await Task.Delay(250);
-        await Task.Delay(3000); // let late duplicates show
-        recorder.Measuring = false;
-        var resumes = SinceKill(s => s.ResumedAtTicks);
         figures["failover.clients"] = clients;
-        figures["failover.resumed"] = resumes.Length;
-        figures["failover.p50ResumeMs"] = Median(resumes);
-        figures["failover.p99ResumeMs"] = resumes.Length < clients * 99 / 100 ? double.PositiveInfinity : resumes[Math.Max(clients * 99 / 100 - 1, 0)];
-        figures["failover.resumedWithin2sRatio"] = resumes.Count(r => r <= 2000) / (double)clients;
-        // Reattached: the new Subscribe accepted (headers back); resumed: the first message after it. The difference is the live path.
-        var reattaches = SinceKill(s => s.ReattachedAtTicks);
-        figures["failover.p50ReattachMs"] = Median(reattaches);
-        figures["failover.p99ReattachMs"] = reattaches.Length == 0 ? double.NaN : reattaches[Math.Min(reattaches.Length - 1, reattaches.Length * 99 / 100)];
-        // Where the time before reattaching goes: the failure reaching the client, its backoff, the new call's answer.
-        figures["failover.p50FailureSeenMs"] = Median(SinceKill(s => s.FailedAtTicks));
-        figures["failover.p50RetrySentMs"] = Median(SinceKill(s => s.RetriedAtTicks));
-        figures["failover.gaps"] = recorder.Gaps;
-        figures["failover.duplicates"] = recorder.Duplicates;
-        for (var i = 0; i < resumes.Length; i++) figures.Add("resumed", resumes[i], (i + 1.0) / clients);
+        // The bare side is two independent relays: a moved client only reconnects and subscribes, which is what the load
+        // client and the machine allow at best (a bare relay has no history, so its gaps and duplicates mean nothing).
+        foreach (var bare in new[] { false, true })
+        {
+            await using var deployment = bare ? await Deployment.BareAsync(logs, Second, relays: 2) : await Deployment.ProductAsync(logs, 2, Second);
+            using var load = new LoadClient(deployment.Addresses);
+            var recorder = new Recorder(Second);
+            await using var opened = await Opened.StartAsync(load, clients, _ => [0, 1], [], "fail", recorder, TimeSpan.FromSeconds(300));
+            await Task.Delay(5000);
+            recorder.Measuring = true;
+            var killedAt = DateTime.UtcNow;
+            deployment.Relays.First().Kill();
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < deadline && opened.Subscribers.Any(s => s.ResumedAtTicks == 0)) await Task.Delay(250);
+            await Task.Delay(3000); // let late duplicates show
+            recorder.Measuring = false;
+            var prefix = bare ? "bare" : "";
+            // Resumed: the first message after the new Subscribe (at most a generator interval on the bare side, which
+            // has no history to replay); reattached: that Subscribe accepted (headers back).
+            var resumes = SinceKill(s => s.ResumedAtTicks);
+            var reattaches = SinceKill(s => s.ReattachedAtTicks);
+            figures[Key("failover", prefix, "Resumed")] = resumes.Length;
+            figures[Key("failover", prefix, "P50ResumeMs")] = Median(resumes);
+            figures[Key("failover", prefix, "P99ResumeMs")] = resumes.Length < clients * 99 / 100 ? double.PositiveInfinity : resumes[Math.Max(clients * 99 / 100 - 1, 0)];
+            figures[Key("failover", prefix, "ResumedWithin2sRatio")] = resumes.Count(r => r <= 2000) / (double)clients;
+            figures[Key("failover", prefix, "ReattachedWithin2sRatio")] = reattaches.Count(r => r <= 2000) / (double)clients;
+            figures[Key("failover", prefix, "P50ReattachMs")] = Median(reattaches);
+            figures[Key("failover", prefix, "P99ReattachMs")] = reattaches.Length == 0 ? double.NaN : reattaches[Math.Min(reattaches.Length - 1, reattaches.Length * 99 / 100)];
+            // Where the time before reattaching goes: the failure reaching the client, its backoff, the new call's answer.
+            figures[Key("failover", prefix, "P50FailureSeenMs")] = Median(SinceKill(s => s.FailedAtTicks));
+            figures[Key("failover", prefix, "P50RetrySentMs")] = Median(SinceKill(s => s.RetriedAtTicks));
+            if (!bare)
+            {
+                figures["failover.gaps"] = recorder.Gaps;
+                figures["failover.duplicates"] = recorder.Duplicates;
+            }
+            for (var i = 0; i < resumes.Length; i++) figures.Add(bare ? "resumed bare" : "resumed", resumes[i], (i + 1.0) / clients);
+            string V(string name) => $"{figures.Values[Key("failover", prefix, name)]:F0}";
+            Console.WriteLine($"  failover {clients} {(bare ? "bare" : "product")}: {resumes.Length} resumed, p50 {V("P50ResumeMs")} ms, p99 {V("P99ResumeMs")} ms, " +
+                $"{figures.Values[Key("failover", prefix, "ResumedWithin2sRatio")]:P1} within 2 s (failure seen p50 {V("P50FailureSeenMs")} ms, retry sent p50 {V("P50RetrySentMs")} ms, " +
+                $"reattached p50 {V("P50ReattachMs")} ms, p99 {V("P99ReattachMs")} ms, {figures.Values[Key("failover", prefix, "ReattachedWithin2sRatio")]:P1} within 2 s), gaps {recorder.Gaps}, dups {recorder.Duplicates}");
 
-        // Milliseconds from the kill to a moment each subscriber recorded (0: it has none), in order.
-        double[] SinceKill(Func<Subscriber, long> ticks) => opened.Subscribers.Select(ticks).Where(t => t > 0)
-            .Select(t => (new DateTime(t, DateTimeKind.Utc) - killedAt).TotalMilliseconds).Order().ToArray();
-        static double Median(double[] ms) => ms.Length == 0 ? double.NaN : ms[ms.Length / 2];
-        Console.WriteLine($"  failover {clients}: {resumes.Length} resumed, p50 {figures.Values["failover.p50ResumeMs"]:F0} ms, p99 {figures.Values["failover.p99ResumeMs"]:F0} ms, {figures.Values["failover.resumedWithin2sRatio"]:P1} within 2 s (failure seen p50 {figures.Values["failover.p50FailureSeenMs"]:F0} ms, retry sent p50 {figures.Values["failover.p50RetrySentMs"]:F0} ms, reattached p50 {figures.Values["failover.p50ReattachMs"]:F0} ms, p99 {figures.Values["failover.p99ReattachMs"]:F0} ms), gaps {recorder.Gaps}, dups {recorder.Duplicates}");
+            // Milliseconds from the kill to a moment each subscriber recorded (0: it has none), in order.
+            double[] SinceKill(Func<Subscriber, long> ticks) => opened.Subscribers.Select(ticks).Where(t => t > 0)
+                .Select(t => (new DateTime(t, DateTimeKind.Utc) - killedAt).TotalMilliseconds).Order().ToArray();
+        }
         return figures;
+
+        static double Median(double[] ms) => ms.Length == 0 ? double.NaN : ms[ms.Length / 2];
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public static ServerProcess Silo(string logDir, params string[] args) => new("silo", "Silo/bin/Release/net10.0/LongLived.Silo.dll", args, logDir);
     public static ServerProcess Gateway(string name, string logDir, params string[] args) => new(name, "Gateway/bin/Release/net10.0/LongLived.Gateway.dll", args, logDir);
-    public static ServerProcess Bare(string logDir, params string[] args) => new("bare", "bench/BareRelay/bin/Release/net10.0/LongLived.BareRelay.dll", args, logDir);
+    public static ServerProcess Bare(string name, string logDir, params string[] args) => new(name, "bench/BareRelay/bin/Release/net10.0/LongLived.BareRelay.dll", args, logDir);
 
     /// <summary>Waits until <paramref name="port"/> accepts connections.</summary>
     public async Task WaitForPortAsync(int port, TimeSpan timeout)
