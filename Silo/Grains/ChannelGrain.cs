@@ -31,6 +31,7 @@ public sealed class ChannelGrain(
     SiloMetrics metrics,
     StateAtShutdown shutdown,
     ChannelRestarts restarts,
+    DeliveryQueues deliveryQueues,
     TimeProvider time,
     [PersistentState("client", StorageNames.Clients)] IPersistentState<ClientState> clientState,
     IOptions<ClientOptions> clientOptions,
@@ -49,13 +50,16 @@ public sealed class ChannelGrain(
     private ulong _openedHead; // the stored head this activation started from (in _epoch)
     private ClientSession? _client; // a client's own channel: the client's session state
 
-    private string Name => this.GetPrimaryKeyString();
+    // Orleans decodes the key from its UTF-8 bytes on every GetPrimaryKeyString: once per activation, so that every
+    // message in the history shares one channel-name string.
+    private string Name => _name ??= this.GetPrimaryKeyString();
+    private string? _name;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         metrics.ChannelActivated();
         _log = logs.For(Name, state);
-        _joins = new ChannelJoins(Name, this.GetStreamProvider(DeliveryStreams.Provider), time, logger);
+        _joins = new ChannelJoins(Name, deliveryQueues, time, logger);
         if (await _log.OpenAsync(cancellationToken) is { } stored)
         {
             _epoch = stored.Epoch;

@@ -10,7 +10,7 @@ namespace LongLived.Silo.Grains;
 /// checks the head, and a lease ends the join of a gateway that died without leaving. Join ids only grow per gateway,
 /// so a late call (a head check in flight when its entry closed) changes nothing.
 /// </summary>
-internal sealed class ChannelJoins(string channel, IStreamProvider streams, TimeProvider time, ILogger logger)
+internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimeProvider time, ILogger logger)
 {
     /// <summary>How long a left join is remembered: a late join of it can still arrive (Orleans drops a call older than its response timeout).</summary>
     private static readonly TimeSpan LateCallWindow = TimeSpan.FromMinutes(2);
@@ -18,17 +18,18 @@ internal sealed class ChannelJoins(string channel, IStreamProvider streams, Time
     private static readonly ThrottledLog SendFailures = new(TimeSpan.FromSeconds(10));
 
     private readonly Dictionary<string, Joined> _gateways = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (long Join, DateTimeOffset Until)> _left = new(StringComparer.Ordinal); // the newest join each gateway left
-    private readonly HashSet<string> _joinedHere = new(StringComparer.Ordinal); // gateways that joined this activation
+    // Made on first use: most channels never see a second gateway or a Leave (memory per client).
+    private Dictionary<string, (long Join, DateTimeOffset Until)>? _left; // the newest join each gateway left
+    private HashSet<string>? _joinedHere; // gateways that joined this activation
 
     public IEnumerable<string> GatewayIds => _gateways.Keys;
 
     /// <summary>Records that <paramref name="gatewayId"/> joined this activation; false if it had before.</summary>
-    public bool FirstJoinHere(string gatewayId) => _joinedHere.Add(gatewayId);
+    public bool FirstJoinHere(string gatewayId) => (_joinedHere ??= new(StringComparer.Ordinal)).Add(gatewayId);
 
     /// <summary>A join the gateway has since replaced or left.</summary>
     public bool IsStale(string gatewayId, long join) =>
-        _gateways.TryGetValue(gatewayId, out var newer) && newer.Join > join || _left.GetValueOrDefault(gatewayId).Join >= join;
+        _gateways.TryGetValue(gatewayId, out var newer) && newer.Join > join || _left?.GetValueOrDefault(gatewayId).Join >= join;
 
     /// <summary>Adds or renews the join of <paramref name="gateway"/>; <paramref name="only"/>: it replaces every other gateway's.</summary>
     public void Add(GatewayRoute gateway, TimeSpan lease, long join, bool only)
@@ -45,8 +46,7 @@ internal sealed class ChannelJoins(string channel, IStreamProvider streams, Time
         }
         else
         {
-            var stream = streams.GetStream<DeliveryBatch>(StreamId.Create(DeliveryStreams.GatewayNamespace, DeliveryStreams.Key(gateway, channel)));
-            _gateways[gateway.GatewayId] = new Joined(gateway, stream) { Expires = expires, Join = join };
+            _gateways[gateway.GatewayId] = new Joined(gateway, DeliveryQueues.Stream(gateway, channel)) { Expires = expires, Join = join };
         }
     }
 
@@ -55,6 +55,7 @@ internal sealed class ChannelJoins(string channel, IStreamProvider streams, Time
     {
         if (_gateways.TryGetValue(gatewayId, out var joined) && joined.Join > join) return;
         _gateways.Remove(gatewayId);
+        _left ??= new(StringComparer.Ordinal);
         _left[gatewayId] = (Math.Max(join, _left.GetValueOrDefault(gatewayId).Join), time.GetUtcNow() + LateCallWindow);
     }
 
@@ -62,7 +63,7 @@ internal sealed class ChannelJoins(string channel, IStreamProvider streams, Time
     public void DropExpired()
     {
         var now = time.GetUtcNow();
-        foreach (var (id, _) in _left.Where(l => l.Value.Until < now).ToArray()) _left.Remove(id);
+        foreach (var (id, _) in _left?.Where(l => l.Value.Until < now).ToArray() ?? []) _left!.Remove(id);
         foreach (var (id, _) in _gateways.Where(g => g.Value.Expires < now).ToArray())
         {
             logger.LogInformation("Channel {Channel}: gateway {Gateway} did not renew its join; no longer sending to it", channel, id);
@@ -79,7 +80,7 @@ internal sealed class ChannelJoins(string channel, IStreamProvider streams, Time
         {
             try
             {
-                await joined.Stream.OnNextAsync(delivery);
+                await queues.SendAsync(joined.Stream, delivery);
             }
             catch (Exception ex)
             {
@@ -92,10 +93,10 @@ internal sealed class ChannelJoins(string channel, IStreamProvider streams, Time
         }));
     }
 
-    private sealed class Joined(GatewayRoute route, IAsyncStream<DeliveryBatch> stream)
+    private sealed class Joined(GatewayRoute route, StreamId stream)
     {
         public GatewayRoute Route { get; } = route;
-        public IAsyncStream<DeliveryBatch> Stream { get; } = stream;
+        public StreamId Stream { get; } = stream;
         public DateTimeOffset Expires { get; set; }
         /// <summary>The gateway's entry this join is for (see <see cref="IChannelGrain.Join"/>).</summary>
         public long Join { get; set; }

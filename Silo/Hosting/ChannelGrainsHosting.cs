@@ -17,6 +17,7 @@ public static class ChannelGrainsHosting
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SiloMetrics>();
         builder.Services.AddSingleton<ChannelRestarts>();
+        builder.Services.AddSingleton<DeliveryQueues>();
         builder.UseOrleans(silo => silo.AddDeliveryStreams(DeliveryStreams.Provider, streams));
         return builder;
     }

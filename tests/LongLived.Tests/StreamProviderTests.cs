@@ -1,0 +1,35 @@
+using LongLived.Contracts;
+
+namespace LongLived.Tests;
+
+/// <summary>
+/// Both delivery stream providers (<c>Orleans:StreamProvider</c>) carry live messages: with the head check out of the
+/// way (an hour between checks), only the stream can deliver a message while its subscriber waits.
+/// </summary>
+public sealed class StreamProviderTests
+{
+    [Theory]
+    [InlineData("longlived")]
+    [InlineData("memory")]
+    public async Task A_published_message_reaches_subscribers_on_the_stream(string provider)
+    {
+        await using var cluster = await OwnCluster.StartAsync(
+            ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId=provider-{Guid.NewGuid():N}", $"--Orleans:StreamProvider={provider}"],
+            silo: ["--Generator:Interval=00:00:00"],
+            gateway: ["--Gateway:HeadCheckInterval=01:00:00", "--Gateway:QuietCheckInterval=01:00:00"]);
+        var topic = TestStreams.NewId("provider");
+        using var first = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("a"), topic));
+        using var second = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("b"), topic));
+        await first.ReadyAsync();
+        await second.ReadyAsync();
+
+        for (var i = 1; i <= 3; i++) await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = $"live {i}" });
+
+        foreach (var call in new[] { first, second })
+        {
+            var got = await call.ResponseStream.TakeAsync(3, topic, TimeSpan.FromSeconds(15));
+            Assert.Equal(["live 1", "live 2", "live 3"], got.Select(r => r.Data));
+            Assert.Equal([1ul, 2ul, 3ul], got.Select(r => r.Offset));
+        }
+    }
+}
