@@ -10,7 +10,7 @@ public sealed class HistoryRing
 {
     private ChannelMessage[] _items = [];
     private int _start, _count;
-    private readonly Dictionary<string, ulong> _keys = new(StringComparer.Ordinal); // idempotency key → offset
+    private Dictionary<string, ulong>? _keys; // idempotency key → offset; made for the first key (most channels have none)
 
     public int Count => _count;
     /// <summary>The oldest offset held; meaningless when empty.</summary>
@@ -26,14 +26,14 @@ public sealed class HistoryRing
         if (_count == _items.Length) Grow();
         _items[(_start + _count) % _items.Length] = message;
         _count++;
-        if (message.IdempotencyKey is { } key) _keys[key] = message.Offset;
+        if (message.IdempotencyKey is { } key) (_keys ??= new(StringComparer.Ordinal))[key] = message.Offset;
     }
 
     /// <summary>The message at <paramref name="offset"/>, if held.</summary>
     public ChannelMessage? At(ulong offset) => _count == 0 || offset < First || offset > First + (ulong)_count - 1 ? null : this[(int)(offset - First)];
 
     /// <summary>The newest message published with <paramref name="key"/>, if still held.</summary>
-    public ChannelMessage? WithKey(string key) => _keys.TryGetValue(key, out var offset) ? At(offset) : null;
+    public ChannelMessage? WithKey(string key) => _keys is not null && _keys.TryGetValue(key, out var offset) ? At(offset) : null;
 
     /// <summary>Up to <paramref name="max"/> messages after <paramref name="offset"/>, none past <paramref name="last"/>.</summary>
     public List<ChannelMessage> After(ulong offset, ulong last, int max)
@@ -81,7 +81,7 @@ public sealed class HistoryRing
 
     private void Forget(ChannelMessage message)
     {
-        if (message.IdempotencyKey is { } key && _keys.TryGetValue(key, out var offset) && offset == message.Offset) _keys.Remove(key);
+        if (message.IdempotencyKey is { } key && _keys is not null && _keys.TryGetValue(key, out var offset) && offset == message.Offset) _keys.Remove(key);
     }
 
     private void Grow()
