@@ -18,18 +18,17 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
     private static readonly ThrottledLog SendFailures = new(TimeSpan.FromSeconds(10));
 
     private readonly Dictionary<string, Joined> _gateways = new(StringComparer.Ordinal);
-    // Made on first use: most channels never see a second gateway or a Leave (memory per client).
-    private Dictionary<string, (long Join, DateTimeOffset Until)>? _left; // the newest join each gateway left
-    private HashSet<string>? _joinedHere; // gateways that joined this activation
+    private Dictionary<string, (long Join, DateTimeOffset Until)>? _left; // the newest join each gateway left; made at the first Leave (memory per client)
+    private readonly HashSet<string> _joinedHere = new(StringComparer.Ordinal); // gateways that joined this activation
 
     public IEnumerable<string> GatewayIds => _gateways.Keys;
 
     /// <summary>Records that <paramref name="gatewayId"/> joined this activation; false if it had before.</summary>
-    public bool FirstJoinHere(string gatewayId) => (_joinedHere ??= new(StringComparer.Ordinal)).Add(gatewayId);
+    public bool FirstJoinHere(string gatewayId) => _joinedHere.Add(gatewayId);
 
     /// <summary>A join the gateway has since replaced or left.</summary>
     public bool IsStale(string gatewayId, long join) =>
-        _gateways.TryGetValue(gatewayId, out var newer) && newer.Join > join || _left?.GetValueOrDefault(gatewayId).Join >= join;
+        _gateways.TryGetValue(gatewayId, out var newer) && newer.Join > join || (_left?.GetValueOrDefault(gatewayId).Join ?? 0) >= join;
 
     /// <summary>Adds or renews the join of <paramref name="gateway"/>; <paramref name="only"/>: it replaces every other gateway's.</summary>
     public void Add(GatewayRoute gateway, TimeSpan lease, long join, bool only)

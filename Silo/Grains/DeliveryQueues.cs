@@ -12,15 +12,14 @@ namespace LongLived.Silo.Grains;
 /// </summary>
 public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier)
 {
-    private readonly Lazy<Task<IQueueAdapter>> _adapter = new(() =>
-        services.GetRequiredKeyedService<IQueueAdapterFactory>(DeliveryStreams.Provider).CreateAdapter(CancellationToken.None));
+    private IQueueAdapter? _adapter; // kept once made: a failure to make it fails that send and is tried again by the next
 
     public static StreamId Stream(GatewayRoute gateway, string channel) =>
         StreamId.Create(DeliveryStreams.GatewayNamespace, DeliveryStreams.Key(gateway, channel));
 
     public async Task SendAsync(StreamId stream, DeliveryBatch batch)
     {
-        var adapter = await _adapter.Value;
+        var adapter = _adapter ??= await services.GetRequiredKeyedService<IQueueAdapterFactory>(DeliveryStreams.Provider).CreateAdapter(CancellationToken.None);
         await adapter.QueueMessageBatchAsync(stream, [batch], null, RequestContextExtensions.Export(copier));
     }
 }

@@ -38,7 +38,7 @@ public sealed class Deployment : IAsyncDisposable
             $"--Silo:HttpPort={SiloHttpPort}", "--Silo:Dashboard=false",
             $"--Generator:Interval={generatorInterval}", $"--History:MaxCount={historyMaxCount}", .. ExtraArgs("BENCH_SILO_ARGS")]);
         var processes = new List<ServerProcess> { silo };
-        try
+        await StopAllOnFailureAsync(processes, async () =>
         {
             await silo.WaitForPortAsync(SiloGatewayPort, TimeSpan.FromSeconds(60));
             for (var i = 0; i < gateways; i++)
@@ -47,12 +47,7 @@ public sealed class Deployment : IAsyncDisposable
                     $"--Gateway:AdminPort={FirstGatewayPort + 1000 + i}", $"--Orleans:GatewayPorts:0={SiloGatewayPort}", .. Unlimited, .. ExtraArgs("BENCH_GATEWAY_ARGS")]));
             }
             for (var i = 0; i < gateways; i++) await processes[i + 1].WaitForPortAsync(FirstGatewayPort + i, TimeSpan.FromSeconds(60));
-        }
-        catch
-        {
-            foreach (var p in processes) await p.DisposeAsync();
-            throw;
-        }
+        });
         return new Deployment("product", processes, [.. Enumerable.Range(0, gateways).Select(i => $"http://127.0.0.1:{FirstGatewayPort + i}")]);
     }
 
@@ -64,16 +59,25 @@ public sealed class Deployment : IAsyncDisposable
     {
         var ports = Enumerable.Range(0, relays).Select(i => BarePort + 100 * i).ToArray();
         var processes = ports.Select((port, i) => ServerProcess.Bare(relays == 1 ? "bare" : $"bare{i + 1}", logDir, $"--Port={port}", $"--Interval={generatorInterval}")).ToList();
-        try
+        await StopAllOnFailureAsync(processes, async () =>
         {
             for (var i = 0; i < relays; i++) await processes[i].WaitForPortAsync(ports[i], TimeSpan.FromSeconds(60));
+        });
+        return new Deployment("bare", processes, [.. ports.Select(port => $"http://127.0.0.1:{port}")]);
+    }
+
+    /// <summary>Runs <paramref name="start"/>; if it fails, stops every process started so far (no orphans between runs).</summary>
+    private static async Task StopAllOnFailureAsync(List<ServerProcess> processes, Func<Task> start)
+    {
+        try
+        {
+            await start();
         }
         catch
         {
             foreach (var p in processes) await p.DisposeAsync();
             throw;
         }
-        return new Deployment("bare", processes, [.. ports.Select(port => $"http://127.0.0.1:{port}")]);
     }
 
     /// <summary>Settings under test, e.g. BENCH_SILO_ARGS="--Orleans:StreamPollPeriod=00:00:00.005".</summary>

@@ -1,10 +1,12 @@
+using System.Text.RegularExpressions;
 using LongLived.Contracts;
 
 namespace LongLived.Tests;
 
 /// <summary>
 /// Both delivery stream providers (<c>Orleans:StreamProvider</c>) carry live messages: with the head check out of the
-/// way (an hour between checks), only the stream can deliver a message while its subscriber waits.
+/// way (an hour between checks), only the stream can deliver a message while its subscriber waits, and the gateway's
+/// metrics say each was relayed live, none read from history.
 /// </summary>
 public sealed class StreamProviderTests
 {
@@ -22,6 +24,7 @@ public sealed class StreamProviderTests
         using var second = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("b"), topic));
         await first.ReadyAsync();
         await second.ReadyAsync();
+        await Task.Delay(1000); // the topic's new activation tells the gateway it started; that rejoin (and its head) comes first
 
         for (var i = 1; i <= 3; i++) await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = $"live {i}" });
 
@@ -31,5 +34,17 @@ public sealed class StreamProviderTests
             Assert.Equal(["live 1", "live 2", "live 3"], got.Select(r => r.Data));
             Assert.Equal([1ul, 2ul, 3ul], got.Select(r => r.Offset));
         }
+        Assert.Equal((6, 0), await RelayedAsync(cluster));
+    }
+
+    /// <summary>Messages the gateway relayed (live, from history), from its /metrics as an operator reads them.</summary>
+    private static async Task<(long Live, long History)> RelayedAsync(OwnCluster cluster)
+    {
+        using var http = new HttpClient();
+        await Task.Delay(300); // observable counters are read when scraped, but give the last writes a moment
+        var text = await http.GetStringAsync($"http://127.0.0.1:{cluster.AdminPort}/metrics");
+        long Source(string source) => Regex.Matches(text, $@"^longlived_gateway_messages_relayed_total\{{[^}}]*source=""{source}""[^}}]*\}} (\d+)", RegexOptions.Multiline)
+            .Sum(m => long.Parse(m.Groups[1].Value));
+        return (Source("live"), Source("history"));
     }
 }
