@@ -10,6 +10,7 @@ using LongLived.Tests.Failover;
 using Xunit.Abstractions;
 using LongLived.Gateway.Sessions;
 using LongLived.Gateway.Delivery;
+using static LongLived.Tests.PrometheusText;
 
 namespace LongLived.Tests;
 
@@ -185,7 +186,7 @@ public sealed class SoakTests(ITestOutputHelper output)
             Sum(silo, "longlived_silo_channels_active"), Sum(silo, "longlived_silo_generators_running"),
             grains.Where(g => g.Key.Contains("pubsubrendezvous", StringComparison.OrdinalIgnoreCase)).Sum(g => g.Value),
             Sum(gatewayText, "longlived_gateway_streams_active"), Sum(gatewayText, "longlived_gateway_streams_started_total"),
-            Sum(gatewayText, "longlived_gateway_messages_relayed_total"), Series(gatewayText, "longlived_gateway_messages_relayed_total").Where(p => Label(p.Labels, "source") == "live").Sum(p => p.Value),
+            Sum(gatewayText, "longlived_gateway_messages_relayed_total"), Sum(gatewayText, "longlived_gateway_messages_relayed_total", "source", "live"),
             heap ? gatewayObjects[HubChannelType] : null, heap ? gatewayObjects[SessionType] : null, heap ? siloObjects[JoinedType] : null);
         output.WriteLine($"[{at.TotalSeconds,5:0}s] {label}: {live} clients live, {sample.GatewayStreams:0} streams, {sample.GatewaySessions} sessions, " +
             $"{sample.GatewayJoins} channel joins (gateway), {sample.SiloJoins} gateway joins (silo), gateway RSS {gatewayRss:0} MB heap {gatewayHeap?.ToString("0.0") ?? "-"} MB, " +
@@ -245,17 +246,6 @@ public sealed class SoakTests(ITestOutputHelper output)
     private static readonly HttpClient Http = new() { Timeout = TestStreams.Patience };
 
     private static Task<string> ScrapeAsync(string url) => Http.GetStringAsync(url);
-
-    private record struct Point(string Labels, double Value);
-
-    /// <summary>The series of one metric: <c>name{labels} value</c> or <c>name value</c>.</summary>
-    private static IEnumerable<Point> Series(string text, string name) =>
-        Regex.Matches(text, $@"^{Regex.Escape(name)}(?:\{{(?<l>[^}}]*)\}})? (?<v>\S+)", RegexOptions.Multiline)
-            .Select(m => new Point(m.Groups["l"].Value, double.Parse(m.Groups["v"].Value, CultureInfo.InvariantCulture)));
-
-    private static double Sum(string text, string name) => Series(text, name).Sum(p => p.Value);
-
-    private static string Label(string labels, string key) => Regex.Match(labels, $@"{key}=""(?<v>[^""]*)""").Groups["v"].Value;
 
     private sealed record Sample(string Label, TimeSpan At, int Live, double GatewayRssMb, double SiloRssMb, double? GatewayHeapMb, double? SiloHeapMb,
         Dictionary<string, double> Grains, double ChannelsActive, double Generators, double PubSubRecords, double GatewayStreams, double StreamsStarted, double Relayed, double RelayedLive,

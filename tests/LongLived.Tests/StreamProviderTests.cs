@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using LongLived.Contracts;
 
 namespace LongLived.Tests;
@@ -43,8 +42,7 @@ public sealed class StreamProviderTests
         using var http = new HttpClient();
         await Task.Delay(300); // observable counters are read when scraped, but give the last writes a moment
         var text = await http.GetStringAsync($"http://127.0.0.1:{cluster.AdminPort}/metrics");
-        long Source(string source) => Regex.Matches(text, $@"^longlived_gateway_messages_relayed_total\{{[^}}]*source=""{source}""[^}}]*\}} (\d+)", RegexOptions.Multiline)
-            .Sum(m => long.Parse(m.Groups[1].Value));
-        return (Source("live"), Source("history"));
+        const string relayed = "longlived_gateway_messages_relayed_total";
+        return ((long)PrometheusText.Sum(text, relayed, "source", "live"), (long)PrometheusText.Sum(text, relayed, "source", "history"));
     }
 }
