@@ -62,7 +62,10 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
     public void DropExpired()
     {
         var now = time.GetUtcNow();
-        foreach (var (id, _) in _left?.Where(l => l.Value.Until < now).ToArray() ?? []) _left!.Remove(id);
+        if (_left is not null)
+        {
+            foreach (var (id, _) in _left.Where(l => l.Value.Until < now).ToArray()) _left.Remove(id);
+        }
         foreach (var (id, _) in _gateways.Where(g => g.Value.Expires < now).ToArray())
         {
             logger.LogInformation("Channel {Channel}: gateway {Gateway} did not renew its join; no longer sending to it", channel, id);
