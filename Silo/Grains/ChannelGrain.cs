@@ -138,7 +138,7 @@ public sealed class ChannelGrain(
 
     public async Task<SubscribeGrant> Subscribe(SessionInfo session, GatewayRoute gateway, TimeSpan lease, long join, ChannelPosition? position, int pageSize)
     {
-        var (accepted, acknowledged) = Client.Connect(session);
+        var (accepted, acknowledged) = Client.Connect(session, joined: _joins.GatewayIds.Any());
         if (!accepted) return new SubscribeGrant(false, Client.Fence, Head(), null, null); // no lease renewed: nobody joins
         // Nothing below awaits anything but completed tasks (no seen position: no renumbering), so the session is
         // fenced, joined and read in one turn: no message can fall between its join and its read.
@@ -164,7 +164,16 @@ public sealed class ChannelGrain(
         return Task.CompletedTask;
     }
 
-    public Task<bool> Unsubscribe() => Client.UnsubscribeAsync();
+    public async Task<bool> Unsubscribe()
+    {
+        var known = Client.HasSession;
+        if (!await Client.UnsubscribeAsync(joined: _joins.GatewayIds.Any())) return false;
+        // A session known only by its gateway's join (the activation that accepted it was lost before storing it) gets
+        // no EndSession: the gateways are told the channel restarted, which it did, and the one holding the session
+        // joins again and finds the stored leave in the head.
+        if (!known) _ = restarts.TellAsync(Name);
+        return true;
+    }
 
     public Task Acknowledge(IReadOnlyDictionary<string, ChannelPosition> positions)
     {

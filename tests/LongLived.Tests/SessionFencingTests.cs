@@ -24,9 +24,7 @@ public sealed class SessionFencingTests(ClusterFixture cluster)
         // The client grain forgets the first session (its state lost, as with in-memory storage and a dead silo): the
         // next Subscribe sends no EndSession at all, exactly as if it had been lost on the way.
         var grain = cluster.Grains.GetClientGrain(id);
-        var (storage, state) = await cluster.StoredAsync<ClientState>(StorageNames.Clients, "client", grain);
-        await storage.ClearStateAsync("client", grain.GetGrainId(), state);
-        await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+        await LoseActivationAsync(grain);
 
         using var second = cluster.Client(cluster.Port2).Subscribe(TestStreams.Subscribe(id).WithPosition(channel, seen[0].Offset, seen[0].Epoch));
         await second.ResponseStream.TakeAsync(1, channel);
@@ -34,6 +32,32 @@ public sealed class SessionFencingTests(ClusterFixture cluster)
         var ended = await first.ResponseStream.EndAsync();
         Assert.Equal(StatusCode.Aborted, ended.StatusCode);
         Assert.Single(await second.ResponseStream.TakeAsync(1, channel)); // the new one goes on
+    }
+
+    /// <summary>
+    /// A first session is not stored on its own (only with the next write), so an activation lost before that write
+    /// leaves a live session the next activation learns about only from its gateway's join. An Unsubscribe must still end it.
+    /// </summary>
+    [Fact]
+    public async Task An_Unsubscribe_ends_a_session_whose_activation_was_lost_before_storing_it()
+    {
+        var id = TestStreams.NewId("lost-session");
+        var channel = ChannelNames.ForClient(id);
+        using var call = cluster.Client(cluster.Port1).Subscribe(TestStreams.Subscribe(id));
+        await call.ResponseStream.TakeAsync(1, channel);
+        var grain = cluster.Grains.GetClientGrain(id);
+        await LoseActivationAsync(grain);
+
+        // The new activation tells the gateways it restarted; the gateway holding the session joins it again.
+        var deadline = DateTime.UtcNow + TestStreams.Patience;
+        while ((await cluster.Grains.GetGrain<IChannelGrain>(channel).GetSnapshot()).Gateways.Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.Null((await grain.GetSnapshot()).SessionId); // it does not know the session
+
+        var reply = await cluster.Client(cluster.Port2).UnsubscribeAsync(new Request { Id = id });
+        Assert.Contains("Unsubscribed", reply.Data);
+        using var timeout = new CancellationTokenSource(TestStreams.Patience);
+        while (await call.ResponseStream.MoveNext(timeout.Token)) { }
+        Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode); // ended as left, not as replaced
     }
 
     [Fact]
@@ -73,6 +97,18 @@ public sealed class SessionFencingTests(ClusterFixture cluster)
         using var timeout = new CancellationTokenSource(TestStreams.Patience);
         while (await call.ResponseStream.MoveNext(timeout.Token)) { }
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
+    }
+
+    /// <summary>
+    /// Ends the client's activation as a dead silo would: what it has not stored is lost. Its stored state is replaced
+    /// with an empty one under a new ETag, so the write it attempts as it deactivates fails.
+    /// </summary>
+    private async Task LoseActivationAsync(IClientGrain grain)
+    {
+        var (storage, state) = await cluster.StoredAsync<ClientState>(StorageNames.Clients, "client", grain);
+        state.State = new ClientState();
+        await storage.WriteStateAsync("client", grain.GetGrainId(), state);
+        await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
     }
 }
 
