@@ -79,7 +79,11 @@ public sealed class ChannelGrain(
         if (ChannelNames.TryGetClientId(Name, out var clientId))
         {
             _client = new ClientSession(this, clientId, clientState, clientOptions.Value, shutdown, time, logger);
-            _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, async data => await AppendAsync(data, null), metrics, time, logger);
+            // Only when it generates: one per client otherwise, for nothing (memory per idle client).
+            if (generatorOptions.Value.Interval > TimeSpan.Zero)
+            {
+                _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, async data => await AppendAsync(data, null), metrics, time, logger);
+            }
         }
         // This activation knows no joins: gateways with local subscribers of an earlier one join again at once (one-way,
         // not awaited). Also when nothing was stored: storage may have lost it while gateways stayed joined.

@@ -19,12 +19,23 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
 
     private readonly Dictionary<string, Joined> _gateways = new(StringComparer.Ordinal);
     private Dictionary<string, (long Join, DateTimeOffset Until)>? _left; // the newest join each gateway left; made at the first Leave (memory per client)
-    private readonly HashSet<string> _joinedHere = new(StringComparer.Ordinal); // gateways that joined this activation
+    // Gateways that joined this activation: the first one alone (a client's own channel has one), a set from the second
+    // on (memory per client).
+    private string? _firstJoinedHere;
+    private HashSet<string>? _joinedHere;
 
     public IEnumerable<string> GatewayIds => _gateways.Keys;
 
     /// <summary>Records that <paramref name="gatewayId"/> joined this activation; false if it had before.</summary>
-    public bool FirstJoinHere(string gatewayId) => _joinedHere.Add(gatewayId);
+    public bool FirstJoinHere(string gatewayId)
+    {
+        if (_firstJoinedHere is null)
+        {
+            _firstJoinedHere = gatewayId;
+            return true;
+        }
+        return _firstJoinedHere != gatewayId && (_joinedHere ??= new(StringComparer.Ordinal)).Add(gatewayId);
+    }
 
     /// <summary>A join the gateway has since replaced or left.</summary>
     public bool IsStale(string gatewayId, long join) =>

@@ -21,7 +21,7 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
     private bool _dirty; // changed since the last write
     private (Guid Session, ChannelPosition Start)? _starting; // where a session starts, until its gateway says it started
     private IGrainTimer? _flush; // set while changes wait to be stored
-    private readonly SemaphoreSlim _writing = new(1, 1); // the grain is reentrant: one write at a time, or the second fails its ETag
+    private SemaphoreSlim? _writing; // the grain is reentrant: one write at a time, or the second fails its ETag; made at the first write (memory per client)
 
     /// <summary>The fence of the newest session or Unsubscribe (0: none known), and whether it was an Unsubscribe.</summary>
     public long Fence => S.Fence;
@@ -209,7 +209,8 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
     private async Task WriteAsync(string why, CancellationToken cancellationToken = default)
     {
         if (shutdown.IsLost()) return;
-        await _writing.WaitAsync(cancellationToken);
+        var writing = _writing ??= new SemaphoreSlim(1, 1); // no race: the grain's turns run one at a time
+        await writing.WaitAsync(cancellationToken);
         try
         {
             _dirty = false; // changes made while the write runs set it again
@@ -222,7 +223,7 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
         }
         finally
         {
-            _writing.Release();
+            writing.Release();
         }
     }
 
