@@ -22,8 +22,9 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
     private static readonly WriteOptions BufferHint = new(WriteFlags.BufferHint);
 
     public async Task RunAsync(SubscriberSession session, IReadOnlyDictionary<string, Position> positions,
-        IServerStreamWriter<Response> writer, ServerCallContext call, CancellationToken cancellationToken)
+        IServerStreamWriter<Response> responseStream, ServerCallContext call, CancellationToken cancellationToken)
     {
+        var writer = new SessionWriter(responseStream, call.GetHttpContext());
         var memberships = new List<ChannelHub.Membership>(session.Channels.Count);
         try
         {
