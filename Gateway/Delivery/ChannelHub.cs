@@ -112,7 +112,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         var head = await cluster.Grain<IChannelGrain>(entry.Name).Join(Route, JoinLease, entry.JoinId, entry.Fence, seen).WaitAsync(CallTimeout, cancellationToken);
         if (head.Head != seen?.Offset || head.Epoch != seen.Epoch)
         {
-            // News (or a new epoch): keep checking this channel until it is quiet again.
+            // News (or a new epoch): check again once it is quiet, when what is still missing is filled (ResumeRules.FillTarget).
             entry.Saw(head.Epoch, head.Head, replace: true);
             Volatile.Write(ref entry.HeardAt, Environment.TickCount64);
         }
@@ -249,6 +249,19 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         /// A new channel has none: its joiner just read the head, and what follows arrives live.
         /// </summary>
         internal long HeardAt = long.MinValue / 2;
+        private long _checkedHeardAt = long.MinValue / 2; // the news the last tail check was for
+
+        /// <summary>
+        /// News since the last tail check, and none since <paramref name="quietSince"/>: due for a check (the head check's
+        /// round, one at a time). A channel that keeps getting messages is not: its next message shows a hole.
+        /// </summary>
+        internal bool WentQuiet(long quietSince)
+        {
+            var heard = Volatile.Read(ref HeardAt);
+            if (heard <= _checkedHeardAt || heard >= quietSince) return false;
+            _checkedHeardAt = heard;
+            return true;
+        }
 
         private ChannelPosition? _seen;
         private readonly Lock _seenLock = new();

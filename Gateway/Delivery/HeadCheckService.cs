@@ -9,10 +9,13 @@ namespace LongLived.Gateway.Delivery;
 /// Finds stream events lost at the tail (a silo died, delivery gave up): reads the head of a channel with local
 /// subscribers and lets each fill what it lacks from history. The same call renews this gateway's join and the
 /// generator lease.
-/// Its cost follows traffic, not the number of channels: each round checks the channels that had news in the last
-/// two rounds (the round after the last message catches a lost tail), every channel once after the set of active
-/// silos changed (read from the management grain each round) or the connection to the cluster came back, and the
-/// quiet rest spread over <see cref="GatewayOptions.QuietCheckInterval"/>: idle streams cost nothing but that slow sweep.
+/// Its cost follows changes in traffic, not the number of channels nor their messages: each round checks the channels
+/// that went quiet since the last round (news, then none for half a round: their last message may have been lost; a
+/// check that finds more makes the channel due again, and the next one fills what is still missing), every channel
+/// once after the set of active silos changed (read from the management grain each round) or the connection to the
+/// cluster came back, and every channel once per <see cref="GatewayOptions.QuietCheckInterval"/> (the sweep, which
+/// also renews the joins). A busy channel needs no check: its next message shows a hole. Idle streams cost nothing but
+/// the sweep.
 /// </summary>
 public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, ClusterConnection connection,
     IOptions<GatewayOptions> options, ILogger<HeadCheckService> logger) : BackgroundService
@@ -32,7 +35,7 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
         {
             if (round % directoryRounds == 0) await RenewDirectoryAsync();
             var now = Environment.TickCount64;
-            var recent = now - 2 * (long)interval.TotalMilliseconds;
+            var quietSince = now - (long)interval.TotalMilliseconds / 2;
             var changes = connection.Changes;
             var all = changes != clusterChanges;
             clusterChanges = changes;
@@ -62,7 +65,7 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
             foreach (var c in hub.Channels)
             {
                 var reason = all ? "cluster-change"
-                    : Volatile.Read(ref c.HeardAt) >= recent ? "traffic"
+                    : c.WentQuiet(quietSince) ? "traffic"
                     : (round + c.SweepSlot) % sweepRounds == 0 ? "sweep"
                     : null;
                 if (reason is not null) due.Add((c, reason));

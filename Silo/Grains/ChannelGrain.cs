@@ -82,7 +82,7 @@ public sealed class ChannelGrain(
             // Only when it generates: one per client otherwise, for nothing (memory per idle client).
             if (generatorOptions.Value.Interval > TimeSpan.Zero)
             {
-                _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, async data => await AppendAsync(data, null), metrics, time, logger);
+                _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, async data => await AppendAsync(data, null), () => _joins.Any, metrics, time, logger);
             }
         }
         // This activation knows no joins: gateways with local subscribers of an earlier one join again at once (one-way,
@@ -142,7 +142,7 @@ public sealed class ChannelGrain(
 
     public async Task<SubscribeGrant> Subscribe(SessionInfo session, GatewayRoute gateway, TimeSpan lease, long join, ChannelPosition? position, int pageSize)
     {
-        var (accepted, acknowledged) = Client.Connect(session, joined: _joins.GatewayIds.Any());
+        var (accepted, acknowledged) = Client.Connect(session, joined: _joins.Any);
         if (!accepted) return new SubscribeGrant(false, Client.Fence, Head(), null, null); // no lease renewed: nobody joins
         // Nothing below awaits anything but completed tasks (no seen position: no renumbering), so the session is
         // fenced, joined and read in one turn: no message can fall between its join and its read.
@@ -171,7 +171,7 @@ public sealed class ChannelGrain(
     public async Task<bool> Unsubscribe()
     {
         var known = Client.HasSession;
-        if (!await Client.UnsubscribeAsync(joined: _joins.GatewayIds.Any())) return false;
+        if (!await Client.UnsubscribeAsync(joined: _joins.Any)) return false;
         // A session known only by its gateway's join (the activation that accepted it was lost before storing it) gets
         // no EndSession: the gateways are told the channel restarted, which it did, and the one holding the session
         // joins again and finds the stored leave in the head.

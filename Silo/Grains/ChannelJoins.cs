@@ -25,6 +25,7 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
     private HashSet<string>? _joinedHere;
 
     public IEnumerable<string> GatewayIds => _gateways.Keys;
+    public bool Any => _gateways.Count > 0;
 
     /// <summary>Records that <paramref name="gatewayId"/> joined this activation; false if it had before.</summary>
     public bool FirstJoinHere(string gatewayId)

@@ -5,11 +5,11 @@ namespace LongLived.Silo.Grains;
 
 /// <summary>
 /// The mock data of a client's own channel (what the original service sent): one message per Generator:Interval while
-/// someone keeps the channel's lease alive (its gateway's reads and head checks); stopped after Generator:IdleTimeout
-/// without one.
+/// a gateway is joined to the channel or renewed its lease (reads, head checks) within Generator:IdleTimeout; stopped
+/// after that.
 /// </summary>
 internal sealed class DemoGenerator(IGrainBase grain, string channel, string clientId, GeneratorOptions options,
-    Func<string, Task> append, SiloMetrics metrics, TimeProvider time, ILogger logger)
+    Func<string, Task> append, Func<bool> joined, SiloMetrics metrics, TimeProvider time, ILogger logger)
 {
     private IGrainTimer? _timer;
     private DateTimeOffset _leaseRenewedAt;
@@ -29,7 +29,8 @@ internal sealed class DemoGenerator(IGrainBase grain, string channel, string cli
         _timer = grain.RegisterGrainTimer(
             async ct =>
             {
-                if (time.GetUtcNow() - _leaseRenewedAt > options.IdleTimeout)
+                // A joined gateway is a listener: the head check no longer touches a channel that keeps getting messages.
+                if (time.GetUtcNow() - _leaseRenewedAt > options.IdleTimeout && !joined())
                 {
                     logger.LogInformation("Channel {Channel}: no subscriber for {Idle}, generator stopped", channel, options.IdleTimeout);
                     _timer?.Dispose();
