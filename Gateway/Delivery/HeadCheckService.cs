@@ -64,8 +64,9 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
             var due = new List<(ChannelHub.HubChannel Channel, string Reason)>();
             foreach (var c in hub.Channels)
             {
+                var quiet = c.WentQuiet(quietSince); // first: a full round also covers the news it would be checked for
                 var reason = all ? "cluster-change"
-                    : c.WentQuiet(quietSince) ? "traffic"
+                    : quiet ? "traffic"
                     : (round + c.SweepSlot) % sweepRounds == 0 ? "sweep"
                     : null;
                 if (reason is not null) due.Add((c, reason));

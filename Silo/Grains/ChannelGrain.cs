@@ -142,8 +142,14 @@ public sealed class ChannelGrain(
 
     public async Task<SubscribeGrant> Subscribe(SessionInfo session, GatewayRoute gateway, TimeSpan lease, long join, ChannelPosition? position, int pageSize)
     {
-        var (accepted, acknowledged) = Client.Connect(session, joined: _joins.Any);
+        _joins.DropExpired();
+        var joined = _joins.Any;
+        var unknown = joined && !Client.HasSession; // a gateway joined for a session this activation may not know
+        var (accepted, acknowledged) = Client.Connect(session, joined);
         if (!accepted) return new SubscribeGrant(false, Client.Fence, Head(), null, null); // no lease renewed: nobody joins
+        // Such a session gets no EndSession (its id is unknown): the gateways are told to look at the head, where the new
+        // fence ends it (the activation that accepted it was lost before storing it).
+        if (unknown) _ = restarts.TellAsync(Name);
         // Nothing below awaits anything but completed tasks (no seen position: no renumbering), so the session is
         // fenced, joined and read in one turn: no message can fall between its join and its read.
         var head = await Join(gateway, lease, join, Client.Fence, seen: null);
@@ -170,12 +176,13 @@ public sealed class ChannelGrain(
 
     public async Task<bool> Unsubscribe()
     {
-        var known = Client.HasSession;
-        if (!await Client.UnsubscribeAsync(joined: _joins.Any)) return false;
-        // A session known only by its gateway's join (the activation that accepted it was lost before storing it) gets
-        // no EndSession: the gateways are told the channel restarted, which it did, and the one holding the session
-        // joins again and finds the stored leave in the head.
-        if (!known) _ = restarts.TellAsync(Name);
+        _joins.DropExpired();
+        var joined = _joins.Any;
+        if (!await Client.UnsubscribeAsync(joined)) return false;
+        // Besides the one-way EndSession to the session it knows: a joined gateway may hold one it does not (its activation
+        // was lost before storing it), or the EndSession may be lost, and a busy own channel is not head-checked. The
+        // gateways are told to look at the head, where the stored leave ends the session with OK.
+        if (joined) _ = restarts.TellAsync(Name);
         return true;
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
 using Orleans.Runtime;
 using Orleans.Storage;
+using LongLived.Gateway.Cluster;
 using LongLived.Gateway.Sessions;
 
 namespace LongLived.Tests;
@@ -38,20 +39,30 @@ public sealed class SessionFencingTests(ClusterFixture cluster)
     /// A first session is not stored on its own (only with the next write), so an activation lost before that write
     /// leaves a live session the next activation learns about only from its gateway's join. An Unsubscribe must still end it.
     /// </summary>
-    [Fact]
-    public async Task An_Unsubscribe_ends_a_session_whose_activation_was_lost_before_storing_it()
+    /// <param name="olderStored">Storage still holds an older session (the live one replaced none, so it was not written):
+    /// the Unsubscribe's EndSession goes to that one, and the live one must end all the same.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_Unsubscribe_ends_a_session_whose_activation_was_lost_before_storing_it(bool olderStored)
     {
         var id = TestStreams.NewId("lost-session");
         var channel = ChannelNames.ForClient(id);
         using var call = cluster.Client(cluster.Port1).Subscribe(TestStreams.Subscribe(id));
         await call.ResponseStream.TakeAsync(1, channel);
         var grain = cluster.Grains.GetClientGrain(id);
-        await LoseActivationAsync(grain);
+        var observer = cluster.Gateway2.Services.GetRequiredService<GatewayObserver>();
+        Guid? older = olderStored ? Guid.NewGuid() : null;
+        await LoseActivationAsync(grain, older is { } session ? new ClientState
+        {
+            Session = new SessionInfo(session, observer.GatewayId, observer.Reference, [], TimeSpan.Zero),
+            Fence = 1,
+        } : new ClientState());
 
         // The new activation tells the gateways it restarted; the gateway holding the session joins it again.
         var deadline = DateTime.UtcNow + TestStreams.Patience;
         while ((await cluster.Grains.GetGrain<IChannelGrain>(channel).GetSnapshot()).Gateways.Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
-        Assert.Null((await grain.GetSnapshot()).SessionId); // it does not know the session
+        Assert.Equal(older, (await grain.GetSnapshot()).SessionId); // it does not know the live session
 
         var reply = await cluster.Client(cluster.Port2).UnsubscribeAsync(new Request { Id = id });
         Assert.Contains("Unsubscribed", reply.Data);
@@ -101,12 +112,12 @@ public sealed class SessionFencingTests(ClusterFixture cluster)
 
     /// <summary>
     /// Ends the client's activation as a dead silo would: what it has not stored is lost. Its stored state is replaced
-    /// with an empty one under a new ETag, so the write it attempts as it deactivates fails.
+    /// (with an empty one, or <paramref name="stored"/>) under a new ETag, so the write it attempts as it deactivates fails.
     /// </summary>
-    private async Task LoseActivationAsync(IClientGrain grain)
+    private async Task LoseActivationAsync(IClientGrain grain, ClientState? stored = null)
     {
         var (storage, state) = await cluster.StoredAsync<ClientState>(StorageNames.Clients, "client", grain);
-        state.State = new ClientState();
+        state.State = stored ?? new ClientState();
         await storage.WriteStateAsync("client", grain.GetGrainId(), state);
         await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
     }
