@@ -142,8 +142,7 @@ public sealed class ChannelGrain(
 
     public async Task<SubscribeGrant> Subscribe(SessionInfo session, GatewayRoute gateway, TimeSpan lease, long join, ChannelPosition? position, int pageSize)
     {
-        _joins.DropExpired();
-        var joined = _joins.Any;
+        var joined = _joins.AnyLive();
         var unknown = joined && !Client.HasSession; // a gateway joined for a session this activation may not know
         var (accepted, acknowledged) = Client.Connect(session, joined);
         if (!accepted) return new SubscribeGrant(false, Client.Fence, Head(), null, null); // no lease renewed: nobody joins
@@ -176,8 +175,7 @@ public sealed class ChannelGrain(
 
     public async Task<bool> Unsubscribe()
     {
-        _joins.DropExpired();
-        var joined = _joins.Any;
+        var joined = _joins.AnyLive();
         if (!await Client.UnsubscribeAsync(joined)) return false;
         // Besides the one-way EndSession to the session it knows: a joined gateway may hold one it does not (its activation
         // was lost before storing it), or the EndSession may be lost, and a busy own channel is not head-checked. The

@@ -27,6 +27,13 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
     public IEnumerable<string> GatewayIds => _gateways.Keys;
     public bool Any => _gateways.Count > 0;
 
+    /// <summary>Whether a gateway is joined, once joins whose lease ran out are dropped.</summary>
+    public bool AnyLive()
+    {
+        DropExpired();
+        return Any;
+    }
+
     /// <summary>Records that <paramref name="gatewayId"/> joined this activation; false if it had before.</summary>
     public bool FirstJoinHere(string gatewayId)
     {

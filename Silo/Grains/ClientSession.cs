@@ -67,14 +67,14 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
         // deactivation), not one of its own: 10,000 clients connecting at once were 10,000 writes a second later, most
         // of the own-channel 10k p99. Its fence is seeded from the clock, and if its activation is lost first, the
         // session is still found through its gateway's join (see the channel grain's Unsubscribe).
-        if (joined) ScheduleFlush();
-        if (previous is not null && previous.SessionId != session.SessionId)
+        var replaced = previous is not null && previous.SessionId != session.SessionId ? previous : null;
+        if (joined || replaced is not null) ScheduleFlush();
+        if (replaced is not null)
         {
-            ScheduleFlush();
             logger.LogInformation("Client {ClientId}: session {New} on {NewGateway} replaces {Old} on {OldGateway}",
-                clientId, session.SessionId, session.GatewayId, previous.SessionId, previous.GatewayId);
+                clientId, session.SessionId, session.GatewayId, replaced.SessionId, replaced.GatewayId);
             // One-way: a dead gateway must not delay the new session. Its stream is gone anyway.
-            _ = previous.Gateway.EndSession(clientId, previous.SessionId, SessionEndReason.Replaced);
+            _ = replaced.Gateway.EndSession(clientId, replaced.SessionId, SessionEndReason.Replaced);
         }
         return (true, resumeFrom);
     }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Grpc.Core;
 using LongLived.Contracts;
 using LongLived.Contracts.Grains;
@@ -91,7 +90,6 @@ public sealed class HeadCheckCostTests
         // Metrics are collected asynchronously: give the exporter a moment, then sum the series over reasons.
         await Task.Delay(300);
         var text = await http.GetStringAsync($"http://127.0.0.1:{adminPort}/metrics");
-        return Regex.Matches(text, @"^longlived_gateway_head_checks_total\{[^}]*\} (\d+)", RegexOptions.Multiline)
-            .Sum(m => long.Parse(m.Groups[1].Value));
+        return (long)PrometheusText.Sum(text, "longlived_gateway_head_checks_total");
     }
 }
