@@ -32,6 +32,7 @@ public sealed class ChannelGrain(
     StateAtShutdown shutdown,
     ChannelRestarts restarts,
     DeliveryQueues deliveryQueues,
+    SharedGateways gateways,
     TimeProvider time,
     [PersistentState("client", StorageNames.Clients)] IPersistentState<ClientState> clientState,
     IOptions<ClientOptions> clientOptions,
@@ -78,7 +79,7 @@ public sealed class ChannelGrain(
         _storedHead = _openedHead = _head;
         if (ChannelNames.TryGetClientId(Name, out var clientId))
         {
-            _client = new ClientSession(this, clientId, clientState, clientOptions.Value, shutdown, time, logger);
+            _client = new ClientSession(this, Name, clientState, clientOptions.Value, shutdown, time, logger);
             // Only when it generates: one per client otherwise, for nothing (memory per idle client).
             if (generatorOptions.Value.Interval > TimeSpan.Zero)
             {
@@ -144,7 +145,7 @@ public sealed class ChannelGrain(
     {
         var joined = _joins.AnyLive();
         var unknown = joined && !Client.HasSession; // a gateway joined for a session this activation may not know
-        var (accepted, acknowledged) = Client.Connect(session, joined);
+        var (accepted, acknowledged) = Client.Connect(gateways.Session(session), joined);
         if (!accepted) return new SubscribeGrant(false, Client.Fence, Head(), null, null); // no lease renewed: nobody joins
         // Such a session gets no EndSession (its id is unknown): the gateways are told to look at the head, where the new
         // fence ends it (the activation that accepted it was lost before storing it).
@@ -201,6 +202,7 @@ public sealed class ChannelGrain(
     public async Task<ChannelHead> Join(GatewayRoute gateway, TimeSpan lease, long join, long fence, ChannelPosition? seen)
     {
         _log.KeepNumbering();
+        gateway = gateways.Route(gateway);
         if (SawLostOffsets(gateway.GatewayId, seen)) await RenumberAfterLossAsync(seen!, gateway.GatewayId);
         _joins.DropExpired();
         // A join the gateway has since replaced or left: its head check was in flight when its entry closed.

@@ -17,14 +17,16 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
 
     private static readonly ThrottledLog SendFailures = new(TimeSpan.FromSeconds(10));
 
-    private readonly Dictionary<string, Joined> _gateways = new(StringComparer.Ordinal);
+    // A list, searched: a client's own channel has one gateway and a topic one per gateway, and a dictionary of one entry
+    // costs three times the memory (memory per client).
+    private readonly List<Joined> _gateways = new(1);
     private Dictionary<string, (long Join, DateTimeOffset Until)>? _left; // the newest join each gateway left; made at the first Leave (memory per client)
     // Gateways that joined this activation: the first one alone (a client's own channel has one), a set from the second
     // on (memory per client).
     private string? _firstJoinedHere;
     private HashSet<string>? _joinedHere;
 
-    public IEnumerable<string> GatewayIds => _gateways.Keys;
+    public IEnumerable<string> GatewayIds => _gateways.Select(g => g.Route.GatewayId);
     public bool Any => _gateways.Count > 0;
 
     /// <summary>Whether a gateway is joined, once joins whose lease ran out are dropped.</summary>
@@ -47,32 +49,36 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
 
     /// <summary>A join the gateway has since replaced or left.</summary>
     public bool IsStale(string gatewayId, long join) =>
-        _gateways.TryGetValue(gatewayId, out var newer) && newer.Join > join || (_left?.GetValueOrDefault(gatewayId).Join ?? 0) >= join;
+        Find(gatewayId) is { } newer && newer.Join > join || (_left?.GetValueOrDefault(gatewayId).Join ?? 0) >= join;
 
     /// <summary>Adds or renews the join of <paramref name="gateway"/>; <paramref name="only"/>: it replaces every other gateway's.</summary>
     public void Add(GatewayRoute gateway, TimeSpan lease, long join, bool only)
     {
         var expires = time.GetUtcNow() + lease;
-        if (only)
+        for (var i = _gateways.Count - 1; i >= 0; i--)
         {
-            foreach (var other in _gateways.Keys.Where(id => id != gateway.GatewayId).ToArray()) _gateways.Remove(other);
+            var other = _gateways[i];
+            if (other.Route.GatewayId != gateway.GatewayId ? only : other.Route != gateway) _gateways.RemoveAt(i);
         }
-        if (_gateways.TryGetValue(gateway.GatewayId, out var joined) && joined.Route == gateway)
+        if (Find(gateway.GatewayId) is { } joined)
         {
             joined.Expires = expires;
             joined.Join = join;
         }
         else
         {
-            _gateways[gateway.GatewayId] = new Joined(gateway, DeliveryQueues.Stream(gateway, channel)) { Expires = expires, Join = join };
+            _gateways.Add(new Joined(gateway, queues.Stream(gateway, channel)) { Expires = expires, Join = join });
         }
     }
 
     /// <summary>Ends the join <paramref name="join"/> of a gateway, or an older one; a newer join stays.</summary>
     public void Leave(string gatewayId, long join)
     {
-        if (_gateways.TryGetValue(gatewayId, out var joined) && joined.Join > join) return;
-        _gateways.Remove(gatewayId);
+        if (Find(gatewayId) is { } joined)
+        {
+            if (joined.Join > join) return;
+            _gateways.Remove(joined);
+        }
         _left ??= new(StringComparer.Ordinal);
         _left[gatewayId] = (Math.Max(join, _left.GetValueOrDefault(gatewayId).Join), time.GetUtcNow() + LateCallWindow);
     }
@@ -85,11 +91,21 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
         {
             foreach (var (id, _) in _left.Where(l => l.Value.Until < now).ToArray()) _left.Remove(id);
         }
-        foreach (var (id, _) in _gateways.Where(g => g.Value.Expires < now).ToArray())
+        for (var i = _gateways.Count - 1; i >= 0; i--)
         {
-            logger.LogInformation("Channel {Channel}: gateway {Gateway} did not renew its join; no longer sending to it", channel, id);
-            _gateways.Remove(id);
+            if (_gateways[i].Expires >= now) continue;
+            logger.LogInformation("Channel {Channel}: gateway {Gateway} did not renew its join; no longer sending to it", channel, _gateways[i].Route.GatewayId);
+            _gateways.RemoveAt(i);
         }
+    }
+
+    private Joined? Find(string gatewayId)
+    {
+        foreach (var joined in _gateways)
+        {
+            if (joined.Route.GatewayId == gatewayId) return joined;
+        }
+        return null;
     }
 
     /// <summary>The batch to each joined gateway, once; a gateway whose lease ran out (it died without leaving) is dropped.</summary>
@@ -97,21 +113,28 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
     {
         if (_gateways.Count == 0) return Task.CompletedTask;
         DropExpired();
-        return Task.WhenAll(_gateways.Values.Select(async joined =>
+        return _gateways.Count switch
         {
-            try
-            {
-                await queues.SendAsync(joined.Stream, delivery);
-            }
-            catch (Exception ex)
-            {
-                // The stream is only the fast path: the gateway finds the hole by offset or head check and reads it from history.
-                // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
-                if (!SendFailures.ShouldLog(out var more)) return;
-                logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways fill them from history",
-                    channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);
-            }
-        }));
+            0 => Task.CompletedTask,
+            1 => SendAsync(_gateways[0], delivery),
+            _ => Task.WhenAll(_gateways.Select(joined => SendAsync(joined, delivery))),
+        };
+    }
+
+    private async Task SendAsync(Joined joined, DeliveryBatch delivery)
+    {
+        try
+        {
+            await queues.SendAsync(joined.Stream, delivery);
+        }
+        catch (Exception ex)
+        {
+            // The stream is only the fast path: the gateway finds the hole by offset or head check and reads it from history.
+            // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
+            if (!SendFailures.ShouldLog(out var more)) return;
+            logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways fill them from history",
+                channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);
+        }
     }
 
     private sealed class Joined(GatewayRoute route, StreamId stream)

@@ -13,11 +13,12 @@ namespace LongLived.Silo.Grains;
 /// when the activation ends; an Unsubscribe before it answers. If an activation is lost inside that interval, the fence, seeded from the clock (<see cref="NewFence"/>),
 /// still fences the sessions it knew.
 /// </summary>
-internal sealed class ClientSession(IGrainBase grain, string clientId, IPersistentState<ClientState> state, ClientOptions options,
+internal sealed class ClientSession(IGrainBase grain, string ownChannel, IPersistentState<ClientState> state, ClientOptions options,
     StateAtShutdown shutdown, TimeProvider time, ILogger logger)
 {
     private ClientState S => state.State;
-    private readonly string _ownChannel = ChannelNames.ForClient(clientId);
+    // Made when needed (logs, EndSession), not kept: memory per client.
+    private string ClientId => ownChannel[ChannelNames.ClientPrefix.Length..];
     private bool _dirty; // changed since the last write
     private (Guid Session, ChannelPosition Start)? _starting; // where a session starts, until its gateway says it started
     private IGrainTimer? _flush; // set while changes wait to be stored
@@ -44,10 +45,10 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
         {
             // A Subscribe made or received before the live one (delayed, or abandoned by its client) must not end it.
             logger.LogInformation("Client {ClientId}: session {Stale} (at its gateway {StaleAt:O}, attempt {StaleAttempt}) refused: {Live} (at its gateway {LiveAt:O}, attempt {LiveAttempt}) is newer",
-                clientId, session.SessionId, arrivedAt, session.Attempt?.Number, previous.SessionId, S.SessionArrivedAt, previous.Attempt?.Number);
+                ClientId, session.SessionId, arrivedAt, session.Attempt?.Number, previous.SessionId, S.SessionArrivedAt, previous.Attempt?.Number);
             return (false, null);
         }
-        var resumeFrom = S.Acknowledged.GetValueOrDefault(_ownChannel);
+        var resumeFrom = S.Acknowledged?.GetValueOrDefault(ownChannel);
         S.Session = session;
         S.SessionArrivedAt = arrivedAt;
         S.ConnectedAt = time.GetUtcNow();
@@ -59,7 +60,10 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
         {
             S.Topics = [.. session.Topics];
             // Positions of channels the client no longer joins are dropped: the state stays bounded by its subscription.
-            foreach (var channel in S.Acknowledged.Keys.Where(c => !IsSubscribed(c)).ToArray()) S.Acknowledged.Remove(channel);
+            if (S.Acknowledged is { } acknowledged)
+            {
+                foreach (var channel in acknowledged.Keys.Where(c => !IsSubscribed(c)).ToArray()) acknowledged.Remove(channel);
+            }
         }
         NewFence(left: false);
         // A session that may replace another is stored within the flush interval, so that an activation lost before the
@@ -72,9 +76,9 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
         if (replaced is not null)
         {
             logger.LogInformation("Client {ClientId}: session {New} on {NewGateway} replaces {Old} on {OldGateway}",
-                clientId, session.SessionId, session.GatewayId, replaced.SessionId, replaced.GatewayId);
+                ClientId, session.SessionId, session.GatewayId, replaced.SessionId, replaced.GatewayId);
             // One-way: a dead gateway must not delay the new session. Its stream is gone anyway.
-            _ = replaced.Gateway.EndSession(clientId, replaced.SessionId, SessionEndReason.Replaced);
+            _ = replaced.Gateway.EndSession(ClientId, replaced.SessionId, SessionEndReason.Replaced);
         }
         return (true, resumeFrom);
     }
@@ -114,7 +118,7 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
     {
         var session = S.Session;
         if (session is null && !joined) return false;
-        if (session is not null) _ = session.Gateway.EndSession(clientId, session.SessionId, SessionEndReason.Unsubscribed);
+        if (session is not null) _ = session.Gateway.EndSession(ClientId, session.SessionId, SessionEndReason.Unsubscribed);
         S.Session = null;
         S.ConnectedAt = null;
         NewFence(left: true);
@@ -126,7 +130,7 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
     {
         foreach (var channel in positions.Keys)
         {
-            if (!IsSubscribed(channel)) throw new ArgumentException($"position for channel \"{ChannelNames.Shorten(channel)}\", which client {clientId} is not subscribed to");
+            if (!IsSubscribed(channel)) throw new ArgumentException($"position for channel \"{ChannelNames.Shorten(channel)}\", which client {ClientId} is not subscribed to");
         }
         S.Notifications++;
         if (positions.Count == 0)
@@ -141,16 +145,17 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
         foreach (var (channel, position) in positions)
         {
             // Keep the newest position; a new epoch replaces the old one whatever its offset.
-            if (!S.Acknowledged.TryGetValue(channel, out var known) || known.Epoch != position.Epoch || known.Offset < position.Offset)
+            var acknowledged = S.Acknowledged ??= [];
+            if (!acknowledged.TryGetValue(channel, out var known) || known.Epoch != position.Epoch || known.Offset < position.Offset)
             {
-                S.Acknowledged[channel] = position;
+                acknowledged[channel] = position;
             }
         }
         ScheduleFlush();
     }
 
-    public ClientSnapshot Snapshot() => new(clientId, S.Session?.SessionId, S.Session?.GatewayId, [.. S.Topics],
-        new Dictionary<string, ChannelPosition>(S.Acknowledged), S.Notifications, S.Sessions, S.ConnectedAt);
+    public ClientSnapshot Snapshot() => new(ClientId, S.Session?.SessionId, S.Session?.GatewayId, [.. S.Topics],
+        S.Acknowledged is null ? [] : new Dictionary<string, ChannelPosition>(S.Acknowledged), S.Notifications, S.Sessions, S.ConnectedAt);
 
     /// <summary>Stores what waits to be stored (at deactivation).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
@@ -187,7 +192,7 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
     private void ApplyPositionlessAcks()
     {
         if (S.SessionStart is not { } start || S.AcksSinceStart == 0) return;
-        S.Acknowledged[_ownChannel] = start with { Offset = start.Offset + (ulong)S.AcksSinceStart };
+        (S.Acknowledged ??= [])[ownChannel] = start with { Offset = start.Offset + (ulong)S.AcksSinceStart };
         ScheduleFlush();
     }
 
@@ -214,7 +219,7 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
         try
         {
             _dirty = false; // changes made while the write runs set it again
-            await state.WriteOrFailAsync($"client {clientId}, {why}", cancellationToken);
+            await state.WriteOrFailAsync($"client {ClientId}, {why}", cancellationToken);
         }
         catch
         {
@@ -227,5 +232,5 @@ internal sealed class ClientSession(IGrainBase grain, string clientId, IPersiste
         }
     }
 
-    private bool IsSubscribed(string channel) => channel == _ownChannel || S.Topics.Contains(channel);
+    private bool IsSubscribed(string channel) => channel == ownChannel || S.Topics.Contains(channel);
 }

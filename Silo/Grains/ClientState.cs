@@ -9,7 +9,8 @@ public sealed class ClientState
     [Id(0)] public SessionInfo? Session { get; set; }
     [Id(1)] public DateTimeOffset? ConnectedAt { get; set; }
     [Id(2)] public List<string> Topics { get; set; } = [];
-    [Id(3)] public Dictionary<string, ChannelPosition> Acknowledged { get; set; } = [];
+    /// <summary>Null until the first acknowledgement (memory per client).</summary>
+    [Id(3)] public Dictionary<string, ChannelPosition>? Acknowledged { get; set; }
     [Id(4)] public long Notifications { get; set; }
     [Id(5)] public int Sessions { get; set; }
     /// <summary>The fence of the newest session or Unsubscribe (see ClientSession.NewFence).</summary>

@@ -18,6 +18,7 @@ public static class ChannelGrainsHosting
         builder.Services.AddSingleton<SiloMetrics>();
         builder.Services.AddSingleton<ChannelRestarts>();
         builder.Services.AddSingleton<DeliveryQueues>();
+        builder.Services.AddSingleton<SharedGateways>();
         builder.UseOrleans(silo => silo.AddDeliveryStreams(DeliveryStreams.Provider, streams));
         return builder;
     }

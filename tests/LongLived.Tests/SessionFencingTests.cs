@@ -142,7 +142,7 @@ public sealed class AcknowledgementTests(ClusterFixture cluster)
         while (DateTime.UtcNow < deadline)
         {
             var (_, state) = await cluster.StoredAsync<ClientState>(StorageNames.Clients, "client", grain);
-            stored = state.State?.Acknowledged.GetValueOrDefault(message.Channel);
+            stored = state.State?.Acknowledged?.GetValueOrDefault(message.Channel);
             if (stored?.Offset == message.Offset) break;
             await Task.Delay(200);
         }

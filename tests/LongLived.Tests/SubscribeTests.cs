@@ -80,7 +80,7 @@ public sealed class SubscribeTests(ClusterFixture cluster)
         Assert.Equal($"NotifyReceived: {id}", reply.Data);
         var state = await cluster.Grains.GetClientGrain(id).GetSnapshot();
         Assert.Equal(1, state.Notifications);
-        Assert.Equal(new ChannelPosition(2, message.Epoch), state.Acknowledged[message.Channel]);
+        Assert.Equal(new ChannelPosition(2, message.Epoch), state.Acknowledged![message.Channel]);
         Assert.NotNull(state.SessionId);
     }
 
