@@ -12,7 +12,10 @@ public static class DeliveryStreams
     public const string GatewayNamespace = "gateway";
 
     /// <summary>The key (in <see cref="GatewayNamespace"/>) of the stream of <paramref name="gateway"/> that carries <paramref name="channel"/>.</summary>
-    public static string Key(GatewayRoute gateway, string channel) => ShardKey(gateway.GatewayId, Fnv1a(channel) % (uint)Math.Max(gateway.Shards, 1));
+    public static string Key(GatewayRoute gateway, string channel) => ShardKey(gateway.GatewayId, Shard(gateway, channel));
+
+    /// <summary>The shard of <paramref name="gateway"/>'s delivery streams that carries <paramref name="channel"/>.</summary>
+    public static uint Shard(GatewayRoute gateway, string channel) => Fnv1a(channel) % (uint)Math.Max(gateway.Shards, 1);
 
     public static string ShardKey(string gatewayId, uint shard) => $"{gatewayId}/{shard}";
 

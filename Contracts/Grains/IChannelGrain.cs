@@ -38,6 +38,14 @@ public interface IChannelGrain : IGrainWithStringKey
     [Alias("Leave")]
     Task Leave(string gatewayId, long join);
 
+    /// <summary>
+    /// The gateway directory no longer lists <paramref name="gatewayId"/> (it died, or could not renew): its joins not
+    /// renewed since <paramref name="notRenewedSince"/> (this silo's clock) end. From the silo's own watch of the
+    /// directory, not from gateways.
+    /// </summary>
+    [Alias("GatewayGone")]
+    Task GatewayGone(string gatewayId, DateTimeOffset notRenewedSince);
+
     /// <summary>Renews the subscriber lease (keeps the generator running) and returns the head.</summary>
     [Alias("Touch")]
     Task<ChannelHead> Touch();

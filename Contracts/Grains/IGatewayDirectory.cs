@@ -20,4 +20,8 @@ public interface IGatewayDirectory : IGrainWithIntegerKey
     /// <summary>The gateways whose lease runs.</summary>
     [Alias("Live")]
     Task<IReadOnlyList<IGatewayObserver>> Live();
+
+    /// <summary>The ids of the gateways whose lease runs: each silo reads them to keep joins of live gateways (see <c>LiveGateways</c>).</summary>
+    [Alias("LiveIds")]
+    Task<IReadOnlyList<string>> LiveIds();
 }

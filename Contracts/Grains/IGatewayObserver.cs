@@ -10,8 +10,8 @@ public interface IGatewayObserver : IGrainObserver
     Task EndSession(string clientId, Guid sessionId, SessionEndReason reason);
 
     /// <summary>
-    /// <paramref name="channel"/> started a new activation, which knows no joins: a gateway with local subscribers of it
-    /// joins again and fills from history what the new activation stored before that.
+    /// <paramref name="channel"/> started a new activation, which knows no joins, or could not send a batch on a delivery
+    /// stream: a gateway with local subscribers of it joins again and fills from history what it lacks.
     /// </summary>
     [OneWay, Alias("ChannelRestarted")]
     Task ChannelRestarted(string channel);

@@ -30,7 +30,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
     /// <summary>Where channel grains send this gateway's messages.</summary>
     public GatewayRoute Route { get; } = new(observer.GatewayId, Math.Max(options.Value.DeliveryShards, 1));
 
-    /// <summary>A join lasts three quiet-check intervals: the head check renews it long before, unless this gateway died.</summary>
+    /// <summary>A join's own lease, for when its silo cannot read the gateway directory: three quiet-check intervals.</summary>
     public TimeSpan JoinLease => _options.QuietCheckInterval * 3;
 
     /// <summary>Channels with local subscribers, for the head check.</summary>
@@ -72,15 +72,18 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
                 if ((await stream.GetAllSubscriptionHandles()).Count > 0) continue;
                 logger.LogWarning("Delivery stream {Shard} lost its subscription (a silo left): subscribing again", shard);
             }
-            _shards[shard] = await stream.SubscribeAsync(OnDeliveryAsync);
+            var carried = shard;
+            _shards[shard] = await stream.SubscribeAsync(OnDeliveryAsync, ex => OnDeliveryErrorAsync(carried, ex));
         }
     }
 
     /// <summary>
-    /// Registers (or renews) this gateway in the directory channel grains tell when they restart. A directory that had
-    /// forgotten it (it could not renew for a whole lease) also removed its delivery streams' subscriptions: make them again.
+    /// Registers (or renews) this gateway in the directory channel grains tell when they restart, and whose list keeps
+    /// this gateway's joins. A directory that had forgotten it (it could not renew for a whole lease) also removed its
+    /// delivery streams' subscriptions, and the silos ended its joins: make the subscriptions again, and return true
+    /// (every channel must be joined again).
     /// </summary>
-    public async Task RegisterAsync()
+    public async Task<bool> RegisterAsync()
     {
         bool known;
         try
@@ -92,9 +95,15 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
             _recheck = _registered; // the answer may have been "forgotten", lost with the reply
             throw;
         }
-        if ((!known || _recheck) && _registered) await EnsureSubscribedAsync(); // throws: checked again next time
+        var forgotten = (!known || _recheck) && _registered;
+        if (forgotten)
+        {
+            _recheck = true; // until the subscriptions are made again and the caller is told
+            await EnsureSubscribedAsync(); // throws: tried again next time
+        }
         _recheck = false;
         _registered = true;
+        return forgotten;
     }
 
     private bool _registered, _recheck;
@@ -129,7 +138,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
             try
             {
                 await RejoinAsync(entry, RestartReason);
-                logger.LogInformation("Channel {Channel} restarted (a new activation): joined it again", channel);
+                logger.LogInformation("Channel {Channel} restarted or failed to send: joined it again", channel);
             }
             catch (Exception ex)
             {
@@ -203,14 +212,53 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
             }
             catch (Exception ex)
             {
-                // The cluster may be unreachable; the join runs out with its lease.
-                logger.LogWarning(ex, "Leaving channel {Channel} failed", entry.Name);
+                // The cluster may be unreachable. The join would last as long as this gateway: the head check tries again.
+                logger.LogWarning("Leaving channel {Channel} failed ({Error}); the head check tries again", entry.Name, ex.Message);
+                _failedLeaves.Enqueue((entry.Name, entry.JoinId));
             }
         }
         finally
         {
             entry.Gate.Release();
         }
+    }
+
+    private readonly ConcurrentQueue<(string Channel, long Join)> _failedLeaves = new();
+
+    /// <summary>Leaves that failed, tried again (by the head check's round); those failing again wait for the next.</summary>
+    public async Task RetryLeavesAsync(CancellationToken cancellationToken)
+    {
+        for (var n = _failedLeaves.Count; n > 0 && _failedLeaves.TryDequeue(out var leave); n--)
+        {
+            try
+            {
+                await cluster.Grain<IChannelGrain>(leave.Channel).Leave(Route.GatewayId, leave.Join).WaitAsync(CallTimeout, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                logger.LogDebug(ex, "Leaving channel {Channel} failed again", leave.Channel);
+                _failedLeaves.Enqueue(leave);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The stream provider could not deliver to this gateway on one of its delivery streams (a delivery that failed or
+    /// timed out, events no longer cached): what it carried may be lost. Every channel on that stream is checked at the
+    /// head check's next round, and fills what it lacks from history. Nothing else would notice if it was a channel's
+    /// last message for a while.
+    /// </summary>
+    private Task OnDeliveryErrorAsync(uint shard, Exception error)
+    {
+        var marked = 0;
+        foreach (var entry in _channels.Values)
+        {
+            if (DeliveryStreams.Shard(Route, entry.Name) != shard) continue;
+            entry.CheckDue = true;
+            marked++;
+        }
+        logger.LogWarning("Delivery stream {Shard} reported an error ({Error}): checking its {Count} channels", shard, error.Message, marked);
+        return Task.CompletedTask;
     }
 
     private Task OnDeliveryAsync(DeliveryBatch batch, StreamSequenceToken? token)
@@ -241,6 +289,8 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         internal long Fence => Volatile.Read(ref _sinks).Select(s => s.Fence).DefaultIfEmpty().Max();
         internal SemaphoreSlim Gate { get; } = new(1, 1);
         internal bool Joined { get; set; }
+        /// <summary>Its delivery stream reported an error: the next round checks it.</summary>
+        internal volatile bool CheckDue;
         internal bool Closed { get; set; }
         public IReadOnlyList<IChannelSink> Sinks => Volatile.Read(ref _sinks);
 

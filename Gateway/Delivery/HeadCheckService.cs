@@ -9,13 +9,14 @@ namespace LongLived.Gateway.Delivery;
 /// Finds stream events lost at the tail (a silo died, delivery gave up): reads the head of a channel with local
 /// subscribers and lets each fill what it lacks from history. The same call renews this gateway's join and the
 /// generator lease.
-/// Its cost follows changes in traffic, not the number of channels nor their messages: each round checks the channels
-/// that went quiet since the last round (news, then none for half a round: their last message may have been lost; a
-/// check that finds more makes the channel due again, and the next one fills what is still missing), every channel
-/// once after the set of active silos changed (read from the management grain each round) or the connection to the
-/// cluster came back, and every channel once per <see cref="GatewayOptions.QuietCheckInterval"/> (the sweep, which
-/// also renews the joins). A busy channel needs no check: its next message shows a hole. Idle streams cost nothing but
-/// the sweep.
+/// Its cost follows changes in traffic and failures, not the number of channels nor their messages: each round checks
+/// the channels that went quiet since the last round (news, then none for half a round: their last message may have
+/// been lost; a check that finds more makes the channel due again, and the next one fills what is still missing), the
+/// channels of a delivery stream that reported an error, every channel once after the set of active silos changed
+/// (read from the management grain each round), the connection to the cluster came back or the gateway directory had
+/// forgotten this gateway, and every channel once per <see cref="GatewayOptions.QuietCheckInterval"/> (the sweep, a last
+/// resort). A busy channel needs no check: its next message shows a hole. Joins need no renewal per channel: they last
+/// while this gateway is in the directory, renewed here every 30 s.
 /// </summary>
 public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, ClusterConnection connection,
     IOptions<GatewayOptions> options, ILogger<HeadCheckService> logger) : BackgroundService
@@ -33,11 +34,12 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
         using var timer = new PeriodicTimer(interval);
         for (long round = 0; await TickAsync(timer, stoppingToken); round++)
         {
-            if (round % directoryRounds == 0) await RenewDirectoryAsync();
+            var forgotten = round % directoryRounds == 0 && await RenewDirectoryAsync();
+            await hub.RetryLeavesAsync(stoppingToken);
             var now = Environment.TickCount64;
             var quietSince = now - (long)interval.TotalMilliseconds / 2;
             var changes = connection.Changes;
-            var all = changes != clusterChanges;
+            var all = changes != clusterChanges || forgotten;
             clusterChanges = changes;
             // A silo that died took its activations (joins, generator timers) and, with in-memory pub-sub, stream
             // subscriptions with it; this gateway need not have been connected to it to be affected. One call a round.
@@ -49,7 +51,8 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
             }
             if (all)
             {
-                logger.LogInformation("The set of silos changed: joining and checking all {Count} channels again", hub.Channels.Count());
+                logger.LogInformation("{Why}: joining and checking all {Count} channels again",
+                    forgotten ? "The gateway directory had forgotten this gateway" : "The set of silos or the connection to them changed", hub.Channels.Count());
                 try
                 {
                     await hub.EnsureSubscribedAsync();
@@ -65,8 +68,11 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
             foreach (var c in hub.Channels)
             {
                 var quiet = c.WentQuiet(quietSince); // first: a full round also covers the news it would be checked for
+                var failed = c.CheckDue;
+                if (failed) c.CheckDue = false;
                 var reason = all ? "cluster-change"
                     : quiet ? "traffic"
+                    : failed ? "delivery-error"
                     : (round + c.SweepSlot) % sweepRounds == 0 ? "sweep"
                     : null;
                 if (reason is not null) due.Add((c, reason));
@@ -91,16 +97,20 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
         }
     }
 
-    /// <summary>Keeps this gateway in the directory that restarting channel grains tell (see <see cref="IGatewayDirectory"/>).</summary>
-    private async Task RenewDirectoryAsync()
+    /// <summary>
+    /// Keeps this gateway in the directory (see <see cref="IGatewayDirectory"/>), which keeps its joins; true if the
+    /// directory had forgotten it (its joins ended).
+    /// </summary>
+    private async Task<bool> RenewDirectoryAsync()
     {
         try
         {
-            await hub.RegisterAsync();
+            return await hub.RegisterAsync();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             logger.LogDebug(ex, "Renewing this gateway in the directory failed; next time");
+            return false;
         }
     }
 

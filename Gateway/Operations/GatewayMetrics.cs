@@ -36,7 +36,7 @@ public sealed class GatewayMetrics
         _duplicates = meter.CreateCounter<long>("longlived.gateway.messages.duplicates_dropped", description: "Live messages dropped because the client already had them");
         _resumes = meter.CreateCounter<long>("longlived.gateway.resumes", description: "Channel positions resumed, by outcome (recovered or unrecoverable)");
         _overflows = meter.CreateCounter<long>("longlived.gateway.buffer.overflows", description: "Streams ended because their client was too slow");
-        _headChecks = meter.CreateCounter<long>("longlived.gateway.head_checks", description: "Channel heads read to find lost stream events, by reason (traffic, sweep, cluster-change)");
+        _headChecks = meter.CreateCounter<long>("longlived.gateway.head_checks", description: "Channel heads read to find lost stream events, by reason (traffic, delivery-error, sweep, cluster-change, restart)");
         _rejected = meter.CreateCounter<long>("longlived.gateway.calls.rejected", description: "Calls refused by a limit or by authentication/authorization, by reason");
         _latency = meter.CreateHistogram<double>("longlived.gateway.relay.latency", unit: "ms", description: "From the channel grain's append to the write to the client, live messages");
         meter.CreateObservableGauge("longlived.gateway.cluster.connected", () => connection.IsConnected ? 1 : 0,

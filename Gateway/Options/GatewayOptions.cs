@@ -38,11 +38,12 @@ public sealed class GatewayOptions
     public TimeSpan HeadCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Channels without traffic are checked once per this interval (spread over it): idle streams cost almost nothing.
-    /// Each check renews this gateway's join of the channel (a join lasts three intervals) and keeps the channel's
-    /// grain active: keep it below the channel grains' collection age (20 min, ChannelGrain).
+    /// Every channel is checked once per this interval (spread over it): the last resort for a message lost on the
+    /// stream in a way nothing reported (silo loss, reconnection, a failed send or delivery all trigger a check at once).
+    /// Joins do not need it: they last while this gateway is in the gateway directory (renewed every 30 s), and a check
+    /// renews a join's own lease (three intervals) for when the directory cannot be read.
     /// </summary>
-    public TimeSpan QuietCheckInterval { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan QuietCheckInterval { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>
     /// Streams end with UNAVAILABLE ("rebalance") after this age, jittered to 80–120 %, and their clients resume

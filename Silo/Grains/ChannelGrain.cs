@@ -12,9 +12,8 @@ namespace LongLived.Silo.Grains;
 /// Numbers a channel's messages without holes, keeps the retained tail in memory (<see cref="HistoryRing"/>, every read
 /// is served from it), makes appends durable through the channel's <see cref="IChannelLog"/> (a Redis stream, or grain
 /// state at deactivation in embedded mode) and then hands each batch to the joined gateways (<see cref="ChannelJoins"/>).
-/// An append costs O(1) whatever the history holds. A gateway renews its join whenever it checks the head (at least
-/// every Gateway:QuietCheckInterval, and all at once when the set of silos changes), which also keeps this activation
-/// alive. A client's own channel is also the client's grain (<see cref="IClientGrain"/>, one activation per client): its
+/// An append costs O(1) whatever the history holds. A join lasts while its gateway is in the gateway directory, and
+/// keeps this activation from collection (<see cref="ChannelJoins"/>). A client's own channel is also the client's grain (<see cref="IClientGrain"/>, one activation per client): its
 /// <see cref="ClientSession"/> issues the session fence (the owner in the head), and its <see cref="DemoGenerator"/>
 /// makes the mock data.
 /// Group commit: the grain is reentrant so that appends arriving while a log write is in flight are numbered at
@@ -22,7 +21,7 @@ namespace LongLived.Silo.Grains;
 /// it is stored. Every method but the flush is synchronous, so each runs atomically between awaits.
 /// </summary>
 [Reentrant]
-[CollectionAgeLimit(Minutes = 20)] // longer than Gateway:QuietCheckInterval: a joined channel stays active between checks
+[CollectionAgeLimit(Minutes = 20)] // a channel no gateway joined (a joined one is kept: ChannelJoins)
 public sealed class ChannelGrain(
     [PersistentState("channel", StorageNames.Channels)] IPersistentState<ChannelState> state,
     ChannelLogs logs,
@@ -33,6 +32,7 @@ public sealed class ChannelGrain(
     ChannelRestarts restarts,
     DeliveryQueues deliveryQueues,
     SharedGateways gateways,
+    LiveGateways liveGateways,
     TimeProvider time,
     [PersistentState("client", StorageNames.Clients)] IPersistentState<ClientState> clientState,
     IOptions<ClientOptions> clientOptions,
@@ -60,7 +60,7 @@ public sealed class ChannelGrain(
     {
         metrics.ChannelActivated();
         _log = logs.For(Name, state);
-        _joins = new ChannelJoins(Name, deliveryQueues, time, logger);
+        _joins = new ChannelJoins(this, Name, deliveryQueues, liveGateways, restarts, time, logger);
         if (await _log.OpenAsync(cancellationToken) is { } stored)
         {
             _epoch = stored.Epoch;
@@ -94,6 +94,7 @@ public sealed class ChannelGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         metrics.ChannelDeactivated();
+        _joins.Clear();
         if (_generator is { Running: true }) metrics.GeneratorStopped();
         if (shutdown.IsLost()) return;
         _ring.TruncateAfter(_storedHead);
@@ -223,6 +224,15 @@ public sealed class ChannelGrain(
         return Task.CompletedTask;
     }
 
+    public Task GatewayGone(string gatewayId, DateTimeOffset notRenewedSince)
+    {
+        _joins.GatewayGone(gatewayId, notRenewedSince);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>While a gateway is joined, collection must not end this activation: an idle channel gets no calls.</summary>
+    internal void KeepActive(bool joined) => DelayDeactivation(joined ? Timeout.InfiniteTimeSpan : TimeSpan.Zero);
+
     public Task<ChannelHead> Touch()
     {
         RenewLease();
@@ -232,8 +242,11 @@ public sealed class ChannelGrain(
     /// <summary>What a reader may see: the stored head, and on a client's own channel its owner.</summary>
     private ChannelHead Head() => new(_epoch, _storedHead, Owner, OwnerLeft);
 
-    public Task<ChannelSnapshot> GetSnapshot() =>
-        Task.FromResult(new ChannelSnapshot(Name, _epoch, _storedHead, Owner, [.. _joins.GatewayIds]));
+    public Task<ChannelSnapshot> GetSnapshot()
+    {
+        _joins.DropExpired();
+        return Task.FromResult(new ChannelSnapshot(Name, _epoch, _storedHead, Owner, [.. _joins.GatewayIds]));
+    }
 
     /// <summary>
     /// A gateway saw offsets of this epoch past what the log holds: storage lost them (a restart from an older state,

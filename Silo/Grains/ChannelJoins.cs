@@ -6,11 +6,14 @@ namespace LongLived.Silo.Grains;
 
 /// <summary>
 /// The gateways that joined one channel activation, and the fan-out to them: each stored batch goes once to every
-/// joined gateway, on its delivery stream for this channel. Joins are not stored: a gateway renews its join whenever it
-/// checks the head, and a lease ends the join of a gateway that died without leaving. Join ids only grow per gateway,
+/// joined gateway, on its delivery stream for this channel. Joins are not stored. A join lasts while its gateway is in
+/// the gateway directory (<see cref="LiveGateways"/>: renewed per gateway, not per channel), or else until its own lease
+/// runs out; a gateway the directory drops (it died without leaving) is dropped here when the silo says so. While a
+/// gateway is joined the activation is kept from collection (idle, it gets no calls). Join ids only grow per gateway,
 /// so a late call (a head check in flight when its entry closed) changes nothing.
 /// </summary>
-internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimeProvider time, ILogger logger)
+internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQueues queues, LiveGateways live, ChannelRestarts restarts,
+    TimeProvider time, ILogger logger)
 {
     /// <summary>How long a left join is remembered: a late join of it can still arrive (Orleans drops a call older than its response timeout).</summary>
     private static readonly TimeSpan LateCallWindow = TimeSpan.FromMinutes(2);
@@ -25,6 +28,7 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
     // on (memory per client).
     private string? _firstJoinedHere;
     private HashSet<string>? _joinedHere;
+    private bool _keptActive;
 
     public IEnumerable<string> GatewayIds => _gateways.Select(g => g.Route.GatewayId);
     public bool Any => _gateways.Count > 0;
@@ -58,7 +62,7 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
         for (var i = _gateways.Count - 1; i >= 0; i--)
         {
             var other = _gateways[i];
-            if (other.Route.GatewayId != gateway.GatewayId ? only : other.Route != gateway) _gateways.RemoveAt(i);
+            if (other.Route.GatewayId != gateway.GatewayId ? only : other.Route != gateway) RemoveAt(i);
         }
         if (Find(gateway.GatewayId) is { } joined)
         {
@@ -67,8 +71,11 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
         }
         else
         {
-            _gateways.Add(new Joined(gateway, queues.Stream(gateway, channel)) { Expires = expires, Join = join });
+            _gateways.Add(joined = new Joined(gateway, queues.Stream(gateway, channel)) { Expires = expires, Join = join });
         }
+        joined.RenewedAt = time.GetUtcNow();
+        live.Joined(gateway.GatewayId, channel);
+        Changed();
     }
 
     /// <summary>Ends the join <paramref name="join"/> of a gateway, or an older one; a newer join stays.</summary>
@@ -77,13 +84,28 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
         if (Find(gatewayId) is { } joined)
         {
             if (joined.Join > join) return;
-            _gateways.Remove(joined);
+            RemoveAt(_gateways.IndexOf(joined));
         }
         _left ??= new(StringComparer.Ordinal);
         _left[gatewayId] = (Math.Max(join, _left.GetValueOrDefault(gatewayId).Join), time.GetUtcNow() + LateCallWindow);
     }
 
-    /// <summary>Forgets joins whose lease ran out (their gateway stopped renewing) and left joins past the late-call window.</summary>
+    /// <summary>The directory dropped the gateway: its join ends unless renewed since <paramref name="notRenewedSince"/> (it came back).</summary>
+    public void GatewayGone(string gatewayId, DateTimeOffset notRenewedSince)
+    {
+        if (Find(gatewayId) is not { } joined || joined.RenewedAt >= notRenewedSince || live.IsLive(gatewayId)) return;
+        logger.LogInformation("Channel {Channel}: gateway {Gateway} left the gateway directory; no longer sending to it", channel, gatewayId);
+        RemoveAt(_gateways.IndexOf(joined));
+    }
+
+    /// <summary>The activation ends: its joins are no longer this silo's to watch.</summary>
+    public void Clear()
+    {
+        foreach (var joined in _gateways) live.Left(joined.Route.GatewayId, channel);
+        _gateways.Clear();
+    }
+
+    /// <summary>Forgets joins whose lease ran out while their gateway is not in the directory, and left joins past the late-call window.</summary>
     public void DropExpired()
     {
         var now = time.GetUtcNow();
@@ -93,10 +115,25 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
         }
         for (var i = _gateways.Count - 1; i >= 0; i--)
         {
-            if (_gateways[i].Expires >= now) continue;
-            logger.LogInformation("Channel {Channel}: gateway {Gateway} did not renew its join; no longer sending to it", channel, _gateways[i].Route.GatewayId);
-            _gateways.RemoveAt(i);
+            if (_gateways[i].Expires >= now || live.IsLive(_gateways[i].Route.GatewayId)) continue;
+            logger.LogInformation("Channel {Channel}: gateway {Gateway} is not in the gateway directory and did not renew its join; no longer sending to it", channel, _gateways[i].Route.GatewayId);
+            RemoveAt(i);
         }
+    }
+
+    private void RemoveAt(int index)
+    {
+        live.Left(_gateways[index].Route.GatewayId, channel);
+        _gateways.RemoveAt(index);
+        Changed();
+    }
+
+    /// <summary>Keeps the activation from collection while a gateway is joined: it gets no calls while idle.</summary>
+    private void Changed()
+    {
+        if (Any == _keptActive) return;
+        _keptActive = Any;
+        owner.KeepActive(_keptActive);
     }
 
     private Joined? Find(string gatewayId)
@@ -129,10 +166,12 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
         }
         catch (Exception ex)
         {
-            // The stream is only the fast path: the gateway finds the hole by offset or head check and reads it from history.
+            // The stream is only the fast path: the gateways are told to look at the head and fill what they lack from
+            // history (this may have been the channel's last message for a while: no later one would show the hole).
             // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
+            _ = restarts.TellAsync(channel);
             if (!SendFailures.ShouldLog(out var more)) return;
-            logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways fill them from history",
+            logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways are told to fill them from history",
                 channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);
         }
     }
@@ -142,6 +181,8 @@ internal sealed class ChannelJoins(string channel, DeliveryQueues queues, TimePr
         public GatewayRoute Route { get; } = route;
         public StreamId Stream { get; } = stream;
         public DateTimeOffset Expires { get; set; }
+        /// <summary>When the gateway last joined or renewed (this silo's clock).</summary>
+        public DateTimeOffset RenewedAt { get; set; }
         /// <summary>The gateway's entry this join is for (see <see cref="IChannelGrain.Join"/>).</summary>
         public long Join { get; set; }
     }

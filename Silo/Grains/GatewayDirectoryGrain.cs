@@ -10,6 +10,7 @@ namespace LongLived.Silo.Grains;
 /// otherwise keeps them forever (Orleans removes a dead client's subscription only when an event to it fails, and
 /// channels stop sending to a gateway that stopped renewing its joins).
 /// </summary>
+[KeepAlive] // leases are in memory: a new activation gives every stored gateway a fresh one, so a dead one would look live for minutes more
 public sealed class GatewayDirectoryGrain(
     [PersistentState("directory", StorageNames.Channels)] IPersistentState<GatewayDirectoryState> state,
     IStreamSubscriptionManagerAdmin subscriptions,
@@ -62,6 +63,12 @@ public sealed class GatewayDirectoryGrain(
     {
         var now = time.GetUtcNow();
         return Task.FromResult<IReadOnlyList<IGatewayObserver>>([.. state.State.Gateways.Values.Where(g => Renewed(g.Route.GatewayId, now)).Select(g => g.Gateway)]);
+    }
+
+    public Task<IReadOnlyList<string>> LiveIds()
+    {
+        var now = time.GetUtcNow();
+        return Task.FromResult<IReadOnlyList<string>>([.. state.State.Gateways.Keys.Where(id => Renewed(id, now))]);
     }
 
     private async Task SweepAsync(CancellationToken cancellationToken)

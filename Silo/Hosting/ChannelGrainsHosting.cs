@@ -19,6 +19,8 @@ public static class ChannelGrainsHosting
         builder.Services.AddSingleton<ChannelRestarts>();
         builder.Services.AddSingleton<DeliveryQueues>();
         builder.Services.AddSingleton<SharedGateways>();
+        builder.Services.AddSingleton<LiveGateways>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<LiveGateways>());
         builder.UseOrleans(silo => silo.AddDeliveryStreams(DeliveryStreams.Provider, streams));
         return builder;
     }

@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
 using LongLived.Gateway.Sessions;
 using LongLived.Gateway.Delivery;
+using LongLived.Gateway.Cluster;
+using LongLived.Silo.Grains;
 
 namespace LongLived.Tests;
 
@@ -118,6 +120,44 @@ public sealed class JoinTests(ClusterFixture cluster)
         await grain.Join(live, TimeSpan.FromMinutes(1), join, 0, null);
         Assert.Equal([live.GatewayId], (await grain.GetSnapshot()).Gateways);
         await grain.Leave(live.GatewayId, join);
+    }
+
+    /// <summary>
+    /// Issue 15, step 4: a join lasts while its gateway is in the gateway directory, with no call per channel to renew
+    /// it, and keeps the channel's activation from collection meanwhile (idle, it gets no calls). Once the directory
+    /// drops the gateway (it died without leaving), the silo ends the join and lets the activation go.
+    /// </summary>
+    [Fact]
+    public async Task A_join_lasts_while_its_gateway_is_in_the_directory_and_ends_when_the_directory_drops_it()
+    {
+        var grain = cluster.Grains.GetGrain<IChannelGrain>(TestStreams.NewId("listed-join"));
+        var gateway = new GatewayRoute($"listed-gateway-{Guid.NewGuid():N}", 1);
+        var observer = cluster.Gateway1.Services.GetRequiredService<GatewayObserver>().Reference;
+        var listedFor = TimeSpan.FromSeconds(30);
+        await cluster.Grains.GetGrain<IGatewayDirectory>(0).Register(gateway, observer, listedFor);
+        var listedUntil = DateTime.UtcNow + listedFor;
+        await grain.Join(gateway, TimeSpan.FromSeconds(1), 1, 0, null); // its own lease: 1 s
+
+        // Past its own lease and past the silo's next read of the directory, with no call to the channel meanwhile.
+        await Task.Delay(LiveGateways.ReadEvery + TimeSpan.FromSeconds(2));
+        var management = cluster.Grains.GetGrain<IManagementGrain>(0);
+        await management.ForceActivationCollection(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await management.GetGrainActivationCount((GrainReference)grain));
+        Assert.True(DateTime.UtcNow < listedUntil, "too slow to tell: the directory's listing ran out before the check");
+        Assert.Contains(gateway.GatewayId, (await grain.GetSnapshot()).Gateways);
+
+        // The listing runs out (nobody renews it): within a read of the directory the join ends, and collection takes the
+        // activation.
+        var deadline = listedUntil + LiveGateways.ReadEvery + TimeSpan.FromSeconds(30);
+        var count = 1;
+        while (count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            await management.ForceActivationCollection(TimeSpan.FromSeconds(1));
+            count = await management.GetGrainActivationCount((GrainReference)grain);
+        }
+        Assert.Equal(0, count);
+        Assert.DoesNotContain(gateway.GatewayId, (await grain.GetSnapshot()).Gateways);
     }
 
     /// <summary>

@@ -54,7 +54,7 @@ public sealed class GatewayDirectoryTests
             .GetStream<DeliveryBatch>(StreamId.Create(DeliveryStreams.GatewayNamespace, DeliveryStreams.ShardKey(hub.Route.GatewayId, (uint)shard)))).ToArray();
         foreach (var stream in own) Assert.Empty(await stream.GetAllSubscriptionHandles()); // forgotten with the dead one
 
-        await hub.RegisterAsync(); // it renews: told it was forgotten, it subscribes again
+        Assert.True(await hub.RegisterAsync()); // it renews: told it was forgotten, it subscribes again (and joins every channel again)
         foreach (var stream in own) Assert.Single(await stream.GetAllSubscriptionHandles());
     }
 }
