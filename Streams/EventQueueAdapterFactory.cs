@@ -19,13 +19,15 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
     private readonly IGrainFactory _grains;
     private readonly HashRingBasedStreamQueueMapper _mapper;
     private readonly ILogger _logger;
+    private readonly IStreamMissListener? _missListener;
     private readonly IEventQueueGrain?[] _queues;
 
-    private EventQueueAdapterFactory(string name, EventQueueOptions options, IGrainFactory grains, ILogger logger)
+    private EventQueueAdapterFactory(string name, EventQueueOptions options, IGrainFactory grains, IStreamMissListener? missListener, ILogger logger)
     {
         Name = name;
         _options = options;
         _grains = grains;
+        _missListener = missListener;
         _logger = logger;
         var queues = Math.Max(options.Queues, 1);
         _queues = new IEventQueueGrain?[queues];
@@ -36,6 +38,7 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
         name,
         services.GetRequiredService<IOptionsMonitor<EventQueueOptions>>().Get(name),
         services.GetRequiredService<IGrainFactory>(),
+        services.GetService<IStreamMissListener>(),
         services.GetRequiredService<ILoggerFactory>().CreateLogger<EventQueueAdapterFactory>());
 
     public string Name { get; }
@@ -47,7 +50,7 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
 
     public IQueueCache CreateQueueCache(QueueId queueId)
     {
-        var log = new CacheMissLog(_logger, Key(queueId), _options.CacheCapacity);
+        var log = new CacheMissLog(_logger, Name, Key(queueId), _options.CacheCapacity, _missListener);
         return new EventQueueCache(_options.CacheCapacity, log.Missed);
     }
     public IStreamQueueMapper GetStreamQueueMapper() => _mapper;

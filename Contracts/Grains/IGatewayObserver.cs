@@ -15,4 +15,12 @@ public interface IGatewayObserver : IGrainObserver
     /// </summary>
     [OneWay, Alias("ChannelRestarted")]
     Task ChannelRestarted(string channel);
+
+    /// <summary>
+    /// Batches on delivery stream <paramref name="shard"/> of gateway <paramref name="gatewayId"/> left a silo's stream
+    /// cache before that gateway took them (it lagged). That gateway checks every channel the stream carries: a lost
+    /// batch may have been a channel's last for a while. Sent to every gateway; the others ignore it.
+    /// </summary>
+    [OneWay, Alias("DeliveryMissed")]
+    Task DeliveryMissed(string gatewayId, uint shard);
 }

@@ -27,6 +27,15 @@ public sealed class GatewayObserver : IGatewayObserver
     /// <summary>A channel grain started a new activation, which knows no joins.</summary>
     public event Action<string>? Restarted;
 
+    /// <summary>One of this gateway's delivery streams lost batches in a silo's cache (the shard).</summary>
+    public event Action<uint>? DeliveryStreamMissed;
+
+    public Task DeliveryMissed(string gatewayId, uint shard)
+    {
+        if (gatewayId == GatewayId) DeliveryStreamMissed?.Invoke(shard);
+        return Task.CompletedTask;
+    }
+
     public Task EndSession(string clientId, Guid sessionId, SessionEndReason reason)
     {
         SessionEnded?.Invoke(clientId, sessionId, reason);

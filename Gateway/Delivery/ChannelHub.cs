@@ -40,6 +40,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
     {
         _shards = new StreamSubscriptionHandle<DeliveryBatch>?[Route.Shards];
         observer.Restarted += OnChannelRestarted;
+        observer.DeliveryStreamMissed += shard => CheckStream(shard, "batches left a silo's stream cache before this gateway took them");
         await EnsureSubscribedAsync();
         await RegisterAsync();
         logger.LogInformation("Gateway {Gateway} receives on {Shards} delivery streams", Route.GatewayId, Route.Shards);
@@ -242,13 +243,19 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         }
     }
 
-    /// <summary>
-    /// The stream provider could not deliver to this gateway on one of its delivery streams (a delivery that failed or
-    /// timed out, events no longer cached): what it carried may be lost. Every channel on that stream is checked at the
-    /// head check's next round, and fills what it lacks from history. Nothing else would notice if it was a channel's
-    /// last message for a while.
-    /// </summary>
+    /// <summary>The stream provider could not deliver on one of this gateway's delivery streams (failed or timed out).</summary>
     private Task OnDeliveryErrorAsync(uint shard, Exception error)
+    {
+        CheckStream(shard, error.Message);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// What delivery stream <paramref name="shard"/> carried may be lost: every channel on it is checked at the head
+    /// check's next round, and fills what it lacks from history. Nothing else would notice if it was a channel's last
+    /// message for a while.
+    /// </summary>
+    private void CheckStream(uint shard, string why)
     {
         var marked = 0;
         foreach (var entry in _channels.Values)
@@ -257,8 +264,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
             entry.CheckDue = true;
             marked++;
         }
-        logger.LogWarning("Delivery stream {Shard} reported an error ({Error}): checking its {Count} channels", shard, error.Message, marked);
-        return Task.CompletedTask;
+        logger.LogWarning("Delivery stream {Shard} may have lost batches ({Why}): checking its {Count} channels", shard, why, marked);
     }
 
     private Task OnDeliveryAsync(DeliveryBatch batch, StreamSequenceToken? token)

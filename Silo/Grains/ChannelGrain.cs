@@ -29,7 +29,7 @@ public sealed class ChannelGrain(
     IOptions<HistoryOptions> historyOptions,
     SiloMetrics metrics,
     StateAtShutdown shutdown,
-    ChannelRestarts restarts,
+    GatewayNotices notices,
     DeliveryQueues deliveryQueues,
     SharedGateways gateways,
     LiveGateways liveGateways,
@@ -60,7 +60,7 @@ public sealed class ChannelGrain(
     {
         metrics.ChannelActivated();
         _log = logs.For(Name, state);
-        _joins = new ChannelJoins(this, Name, deliveryQueues, liveGateways, restarts, time, logger);
+        _joins = new ChannelJoins(this, Name, deliveryQueues, liveGateways, notices, time, logger);
         if (await _log.OpenAsync(cancellationToken) is { } stored)
         {
             _epoch = stored.Epoch;
@@ -88,7 +88,7 @@ public sealed class ChannelGrain(
         }
         // This activation knows no joins: gateways with local subscribers of an earlier one join again at once (one-way,
         // not awaited). Also when nothing was stored: storage may have lost it while gateways stayed joined.
-        _ = restarts.TellAsync(Name);
+        _ = notices.TellRestartedAsync(Name);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -150,7 +150,7 @@ public sealed class ChannelGrain(
         if (!accepted) return new SubscribeGrant(false, Client.Fence, Head(), null, null); // no lease renewed: nobody joins
         // Such a session gets no EndSession (its id is unknown): the gateways are told to look at the head, where the new
         // fence ends it (the activation that accepted it was lost before storing it).
-        if (unknown) _ = restarts.TellAsync(Name);
+        if (unknown) _ = notices.TellRestartedAsync(Name);
         // Nothing below awaits anything but completed tasks (no seen position: no renumbering), so the session is
         // fenced, joined and read in one turn: no message can fall between its join and its read.
         var head = await Join(gateway, lease, join, Client.Fence, seen: null);
@@ -182,7 +182,7 @@ public sealed class ChannelGrain(
         // Besides the one-way EndSession to the session it knows: a joined gateway may hold one it does not (its activation
         // was lost before storing it), or the EndSession may be lost, and a busy own channel is not head-checked. The
         // gateways are told to look at the head, where the stored leave ends the session with OK.
-        if (joined) _ = restarts.TellAsync(Name);
+        if (joined) _ = notices.TellRestartedAsync(Name);
         return true;
     }
 

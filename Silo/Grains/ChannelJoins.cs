@@ -12,7 +12,7 @@ namespace LongLived.Silo.Grains;
 /// gateway is joined the activation is kept from collection (idle, it gets no calls). Join ids only grow per gateway,
 /// so a late call (a head check in flight when its entry closed) changes nothing.
 /// </summary>
-internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQueues queues, LiveGateways live, ChannelRestarts restarts,
+internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQueues queues, LiveGateways live, GatewayNotices notices,
     TimeProvider time, ILogger logger)
 {
     /// <summary>How long a left join is remembered: a late join of it can still arrive (Orleans drops a call older than its response timeout).</summary>
@@ -169,7 +169,7 @@ internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQ
             // The stream is only the fast path: the gateways are told to look at the head and fill what they lack from
             // history (this may have been the channel's last message for a while: no later one would show the hole).
             // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
-            _ = restarts.TellAsync(channel);
+            _ = notices.TellRestartedAsync(channel);
             if (!SendFailures.ShouldLog(out var more)) return;
             logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways are told to fill them from history",
                 channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);

@@ -2,6 +2,7 @@ using LongLived.Contracts.Grains;
 using LongLived.Silo.Grains;
 using LongLived.Silo.Operations;
 using LongLived.Silo.Options;
+using LongLived.Streams;
 using LongLived.Streams.Hosting;
 
 namespace LongLived.Silo.Hosting;
@@ -16,10 +17,11 @@ public static class ChannelGrainsHosting
         builder.Services.Configure<ClientOptions>(builder.Configuration.GetSection(ClientOptions.Section));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SiloMetrics>();
-        builder.Services.AddSingleton<ChannelRestarts>();
+        builder.Services.AddSingleton<GatewayNotices>();
         builder.Services.AddSingleton<DeliveryQueues>();
         builder.Services.AddSingleton<SharedGateways>();
         builder.Services.AddSingleton<LiveGateways>();
+        builder.Services.AddSingleton<IStreamMissListener, DeliveryMisses>();
         builder.Services.AddHostedService(services => services.GetRequiredService<LiveGateways>());
         builder.UseOrleans(silo => silo.AddDeliveryStreams(DeliveryStreams.Provider, streams));
         return builder;

@@ -148,6 +148,67 @@ public sealed class EventQueueTests(ClusterFixture cluster)
         }
     }
 
+    /// <summary>
+    /// Issue 15, step 4: a gateway that lagged lost batches in the silo's stream cache, among them the only messages of a
+    /// channel it had heard nothing of (so no later message shows the hole, and no "went quiet" check is due). The silo
+    /// tells the gateway which delivery stream lost batches, and the gateway checks that stream's channels at once
+    /// instead of at its quiet sweep (an hour here): the client gets every message.
+    /// </summary>
+    [Fact]
+    public async Task Batches_a_lagging_gateway_lost_in_the_stream_cache_reach_its_clients_from_history()
+    {
+        await using var own = await OwnCluster.StartAsync(
+            ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId=missed-{Guid.NewGuid():N}", "--Orleans:StreamQueues=1", "--Orleans:StreamCacheCapacity=64"],
+            silo: ["--Generator:Interval=00:00:00"],
+            gateway: ["--Gateway:DeliveryShards=1", "--Gateway:HeadCheckInterval=00:00:01", "--Gateway:QuietCheckInterval=01:00:00"]);
+        var (blocked, quiet) = (TestStreams.NewId("blocked"), TestStreams.NewId("quiet"));
+        using var call = own.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("client"), quiet));
+        await call.ReadyAsync();
+        // A second local subscriber of another channel holds up the gateway's one delivery stream while it takes a message.
+        var hub = own.Gateway.Services.GetRequiredService<LongLived.Gateway.Delivery.ChannelHub>();
+        var stall = new StallingSink();
+        await using var membership = await hub.JoinAsync(blocked, stall, CancellationToken.None);
+        await Task.Delay(1000); // the new activations' restart notices and their rejoins come first
+        var grains = own.Silo.Services.GetRequiredService<IGrainFactory>();
+        try
+        {
+            await grains.GetGrain<IChannelGrain>(blocked).Publish("holds the stream up", null);
+            Assert.True(stall.Entered.Wait(TestStreams.Patience), "the gateway never took the blocking message");
+            for (var i = 1; i <= 3; i++) await grains.GetGrain<IChannelGrain>(quiet).Publish($"quiet {i}", null);
+            // Other traffic on the same queue pushes the waiting batches out of the cache.
+            var probe = own.Gateway.Services.GetRequiredService<IClusterClient>().GetStreamProvider(DeliveryStreams.Provider).GetStream<int>(StreamId.Create("probe", "flood"));
+            var missedBefore = StreamMetrics.CacheMissed;
+            for (var i = 0; i < 500; i++) await probe.OnNextAsync(i);
+            var deadline = DateTime.UtcNow + TestStreams.Patience;
+            while (StreamMetrics.CacheMissed - missedBefore < 3 && DateTime.UtcNow < deadline) await Task.Delay(100);
+            Assert.True(StreamMetrics.CacheMissed - missedBefore >= 3, "the quiet channel's batches never left the cache");
+        }
+        finally
+        {
+            stall.Release.Set();
+        }
+
+        var got = await call.ResponseStream.TakeAsync(3, quiet, TimeSpan.FromSeconds(20));
+        Assert.Equal(["quiet 1", "quiet 2", "quiet 3"], got.Select(r => r.Data));
+    }
+
+    /// <summary>Blocks the delivery that offers it its first message until released.</summary>
+    private sealed class StallingSink : LongLived.Gateway.Delivery.IChannelSink
+    {
+        public ManualResetEventSlim Entered { get; } = new();
+        public ManualResetEventSlim Release { get; } = new();
+        public long Fence => 0;
+
+        public void Offer(ChannelMessage message)
+        {
+            if (Entered.IsSet) return;
+            Entered.Set();
+            Release.Wait(TimeSpan.FromSeconds(60));
+        }
+
+        public void OfferHead(string channel, ChannelHead head, bool restarted = false) { }
+    }
+
     [Fact]
     public async Task A_waiting_read_does_not_hold_up_a_silo_stop()
     {
