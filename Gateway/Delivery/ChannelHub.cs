@@ -43,7 +43,8 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
     /// <summary>The channel showed news now: a live message, a head check that found more, or a check to try again.</summary>
     internal void Heard(HubChannel entry)
     {
-        Volatile.Write(ref entry.HeardAt, Environment.TickCount64);
+        // A full fence before Watch reads the flag: the head check clears it, then reads HeardAt (see HeadCheckService.Due).
+        Interlocked.Exchange(ref entry.HeardAt, Environment.TickCount64);
         Watch(entry);
     }
 
@@ -249,10 +250,16 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
 
     private readonly ConcurrentQueue<(string Channel, long Join)> _failedLeaves = new();
 
-    /// <summary>Leaves that failed, tried again (by the head check's round); those failing again wait for the next.</summary>
+    /// <summary>
+    /// Leaves that failed, tried again (by the head check's round): at most 64 a round, in parallel, so that a backlog
+    /// (a silo dying while many clients leave) cannot hold up the rounds that renew this gateway's directory lease.
+    /// Those failing again wait for the next round.
+    /// </summary>
     public async Task RetryLeavesAsync(CancellationToken cancellationToken)
     {
-        for (var n = _failedLeaves.Count; n > 0 && _failedLeaves.TryDequeue(out var leave); n--)
+        var batch = new List<(string Channel, long Join)>();
+        while (batch.Count < 64 && _failedLeaves.TryDequeue(out var leave)) batch.Add(leave);
+        await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (leave, _) =>
         {
             try
             {
@@ -263,7 +270,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
                 logger.LogDebug(ex, "Leaving channel {Channel} failed again", leave.Channel);
                 _failedLeaves.Enqueue(leave);
             }
-        }
+        });
     }
 
     /// <summary>The stream provider could not deliver on one of this gateway's delivery streams (failed or timed out).</summary>
@@ -285,6 +292,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         {
             if (DeliveryStreams.Shard(Route, entry.Name) != shard) continue;
             entry.CheckDue = true;
+            Interlocked.MemoryBarrier(); // as in Heard
             Watch(entry);
             marked++;
         }

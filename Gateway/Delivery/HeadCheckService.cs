@@ -36,70 +36,78 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
         using var timer = new PeriodicTimer(interval);
         for (long round = 0; await TickAsync(timer, stoppingToken); round++)
         {
-            var forgotten = round % directoryRounds == 0 && await RenewDirectoryAsync();
-            await hub.RetryLeavesAsync(stoppingToken);
-            var now = Environment.TickCount64;
-            var quietSince = now - (long)interval.TotalMilliseconds / 2;
-            var changes = connection.Changes;
-            var all = changes != clusterChanges || forgotten;
-            clusterChanges = changes;
-            // A silo that died took its activations (joins, generator timers) and, with in-memory pub-sub, stream
-            // subscriptions with it; this gateway need not have been connected to it to be affected. One call a round.
-            var current = await ActiveSilosAsync();
-            if (current is not null && current != silos)
+            try
             {
-                all |= silos is not null;
-                silos = current;
-            }
-            if (all)
-            {
-                logger.LogInformation("{Why}: joining and checking all {Count} channels again",
-                    forgotten ? "The gateway directory had forgotten this gateway" : "The set of silos or the connection to them changed", hub.Channels.Count());
-                try
+                var forgotten = round % directoryRounds == 0 && await RenewDirectoryAsync();
+                await hub.RetryLeavesAsync(stoppingToken);
+                var now = Environment.TickCount64;
+                var quietSince = now - (long)interval.TotalMilliseconds / 2;
+                var changes = connection.Changes;
+                var all = changes != clusterChanges || forgotten;
+                clusterChanges = changes;
+                // A silo that died took its activations (joins, generator timers) and, with in-memory pub-sub, stream
+                // subscriptions with it; this gateway need not have been connected to it to be affected. One call a round.
+                var current = await ActiveSilosAsync();
+                if (current is not null && current != silos)
                 {
-                    await hub.EnsureSubscribedAsync();
+                    all |= silos is not null;
+                    silos = current;
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                if (all)
                 {
-                    logger.LogWarning(ex, "Checking the delivery stream subscriptions failed; next round tries again");
-                    clusterChanges--; // not done: the next round is a full one too
+                    logger.LogInformation("{Why}: joining and checking all {Count} channels again",
+                        forgotten ? "The gateway directory had forgotten this gateway" : "The set of silos or the connection to them changed", hub.Channels.Count());
+                    try
+                    {
+                        await hub.EnsureSubscribedAsync();
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        logger.LogWarning(ex, "Checking the delivery stream subscriptions failed; next round tries again");
+                        clusterChanges--; // not done: the next round is a full one too
+                    }
                 }
-            }
-            var due = Due(watching, all, quietSince);
-            if (all)
-            {
-                foreach (var c in hub.Channels) due.Add((c, "cluster-change"));
-            }
-            else
-            {
+                var due = Due(watching, all, quietSince);
                 // The sweep: each round a slice of the channels there were when this pass began, so every channel once a pass.
                 var slice = round % sweepRounds;
                 if (slice == 0) sweep = [.. hub.Channels];
                 var (from, to) = ((int)(sweep.Length * slice / sweepRounds), (int)(sweep.Length * (slice + 1) / sweepRounds));
-                var checking = due.Select(d => d.Channel).ToHashSet();
-                for (var i = from; i < to; i++)
+                if (all)
                 {
-                    if (!sweep[i].Closed && !checking.Contains(sweep[i])) due.Add((sweep[i], "sweep"));
+                    foreach (var c in hub.Channels) due.Add((c, "cluster-change"));
+                }
+                else
+                {
+                    var checking = due.Select(d => d.Channel).ToHashSet();
+                    for (var i = from; i < to; i++)
+                    {
+                        if (sweep[i] is { Closed: false } c && !checking.Contains(c)) due.Add((c, "sweep"));
+                    }
                 }
                 Array.Clear(sweep, from, to - from); // a channel that leaves is not kept until the pass ends
+                await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = stoppingToken },
+                    async (check, _) =>
+                    {
+                        var channel = check.Channel;
+                        try
+                        {
+                            // Join, not just read: renews this gateway's join (a new activation after a silo loss has none).
+                            // Bounded: a call to a silo that just died hangs until it is declared dead, and must not hold the round.
+                            await hub.RejoinAsync(channel, check.Reason, stoppingToken);
+                        }
+                        catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                        {
+                            // Try again once quiet (next round).
+                            hub.Heard(channel);
+                            logger.LogWarning("Head check of channel {Channel} failed ({Error}); retrying next round", channel.Name, ex.Message);
+                        }
+                    }).ContinueWith(_ => { }, TaskScheduler.Default); // a stop in the middle of a round is not a failure
             }
-            await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = stoppingToken },
-                async (check, _) =>
-                {
-                    var channel = check.Channel;
-                    try
-                    {
-                        // Join, not just read: renews this gateway's join (a new activation after a silo loss has none).
-                        // Bounded: a call to a silo that just died hangs until it is declared dead, and must not hold the round.
-                        await hub.RejoinAsync(channel, check.Reason, stoppingToken);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-                    {
-                        // Try again once quiet (next round).
-                        hub.Heard(channel);
-                        logger.LogWarning("Head check of channel {Channel} failed ({Error}); retrying next round", channel.Name, ex.Message);
-                    }
-                }).ContinueWith(_ => { }, TaskScheduler.Default); // a stop in the middle of a round is not a failure
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // A defect here must not stop the gateway (a failed background service stops the host): the next round runs.
+                logger.LogError(ex, "A head-check round failed; the next one runs as usual");
+            }
         }
     }
 
@@ -127,7 +135,8 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
                 watching[kept++] = c; // news too recent to be quiet: look again next round
                 continue;
             }
-            Volatile.Write(ref c.Watched, 0);
+            // A full fence (ChannelHub.Heard has one too): either this sees the news written meanwhile, or Heard sees 0 and queues it.
+            Interlocked.Exchange(ref c.Watched, 0);
             // News or a failure that came while it was looked at, after it was last watched: watch it again.
             if (!c.Closed && (c.HasUncheckedNews || c.CheckDue)) hub.Watch(c);
         }

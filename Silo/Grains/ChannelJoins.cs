@@ -29,6 +29,7 @@ internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQ
     private string? _firstJoinedHere;
     private HashSet<string>? _joinedHere;
     private bool _keptActive;
+    private long _failureNoticeAt; // Environment.TickCount64 when the notice of failed sends goes out (0: none waiting)
 
     public IEnumerable<string> GatewayIds => _gateways.Select(g => g.Route.GatewayId);
     public bool Any => _gateways.Count > 0;
@@ -93,7 +94,12 @@ internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQ
     /// <summary>The directory dropped the gateway: its join ends unless renewed since <paramref name="notRenewedSince"/> (it came back).</summary>
     public void GatewayGone(string gatewayId, DateTimeOffset notRenewedSince)
     {
-        if (Find(gatewayId) is not { } joined || joined.RenewedAt >= notRenewedSince || live.IsLive(gatewayId)) return;
+        if (Find(gatewayId) is not { } joined) return;
+        if (joined.RenewedAt >= notRenewedSince || live.IsLive(gatewayId))
+        {
+            live.Joined(gatewayId, channel); // renewed meanwhile: the silo dropped the gateway's list with it, so watch it again
+            return;
+        }
         logger.LogInformation("Channel {Channel}: gateway {Gateway} left the gateway directory; no longer sending to it", channel, gatewayId);
         RemoveAt(_gateways.IndexOf(joined));
     }
@@ -119,6 +125,25 @@ internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQ
             logger.LogInformation("Channel {Channel}: gateway {Gateway} is not in the gateway directory and did not renew its join; no longer sending to it", channel, _gateways[i].Route.GatewayId);
             RemoveAt(i);
         }
+    }
+
+    /// <summary>
+    /// One notice a second at most per channel, sent a second after the first failure: the gateways' check reads the head
+    /// then, so it covers every send that failed before it. A queue that refuses everything must not multiply into a
+    /// notice to every gateway per failed batch.
+    /// </summary>
+    private void NoticeFailedSend()
+    {
+        var now = Environment.TickCount64;
+        if (now < _failureNoticeAt) return;
+        _failureNoticeAt = now + 1000;
+        _ = TellAfterAsync(TimeSpan.FromSeconds(1));
+    }
+
+    private async Task TellAfterAsync(TimeSpan delay)
+    {
+        await Task.Delay(delay).ConfigureAwait(false);
+        await notices.TellRestartedAsync(channel);
     }
 
     private void RemoveAt(int index)
@@ -169,7 +194,7 @@ internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQ
             // The stream is only the fast path: the gateways are told to look at the head and fill what they lack from
             // history (this may have been the channel's last message for a while: no later one would show the hole).
             // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
-            _ = notices.TellRestartedAsync(channel);
+            NoticeFailedSend();
             if (!SendFailures.ShouldLog(out var more)) return;
             logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways are told to fill them from history",
                 channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);

@@ -190,6 +190,8 @@ public sealed class EventQueueTests(ClusterFixture cluster)
 
         var got = await call.ResponseStream.TakeAsync(3, quiet, TimeSpan.FromSeconds(20));
         Assert.Equal(["quiet 1", "quiet 2", "quiet 3"], got.Select(r => r.Data));
+        // From history: the stream lost them (the gRPC client is the only one the gateway relays to).
+        Assert.Equal((0, 3), await StreamProviderTests.RelayedAsync(own));
     }
 
     /// <summary>Blocks the delivery that offers it its first message until released.</summary>

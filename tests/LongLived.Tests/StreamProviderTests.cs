@@ -37,7 +37,7 @@ public sealed class StreamProviderTests
     }
 
     /// <summary>Messages the gateway relayed (live, from history), from its /metrics as an operator reads them.</summary>
-    private static async Task<(long Live, long History)> RelayedAsync(OwnCluster cluster)
+    internal static async Task<(long Live, long History)> RelayedAsync(OwnCluster cluster)
     {
         using var http = new HttpClient();
         await Task.Delay(300); // observable counters are read when scraped, but give the last writes a moment
