@@ -60,7 +60,7 @@ public sealed class ChannelGrain(
     {
         metrics.ChannelActivated();
         _log = logs.For(Name, state);
-        _joins = new ChannelJoins(this, Name, deliveryQueues, liveGateways, notices, time, logger);
+        _joins = new ChannelJoins(this);
         if (await _log.OpenAsync(cancellationToken) is { } stored)
         {
             _epoch = stored.Epoch;
@@ -79,7 +79,7 @@ public sealed class ChannelGrain(
         _storedHead = _openedHead = _head;
         if (ChannelNames.TryGetClientId(Name, out var clientId))
         {
-            _client = new ClientSession(this, Name, clientState, clientOptions.Value, shutdown, time, logger);
+            _client = new ClientSession(this);
             // Only when it generates: one per client otherwise, for nothing (memory per idle client).
             if (generatorOptions.Value.Interval > TimeSpan.Zero)
             {
@@ -229,6 +229,17 @@ public sealed class ChannelGrain(
         _joins.GatewayGone(gatewayId, notRenewedSince);
         return Task.CompletedTask;
     }
+
+    // For ChannelJoins and ClientSession, which reach them through the grain (memory per client).
+    internal string ChannelName => Name;
+    internal DeliveryQueues DeliveryQueues => deliveryQueues;
+    internal LiveGateways LiveGateways => liveGateways;
+    internal GatewayNotices Notices => notices;
+    internal TimeProvider Time => time;
+    internal ILogger Logger => logger;
+    internal IPersistentState<ClientState> ClientState => clientState;
+    internal ClientOptions ClientOptions => clientOptions.Value;
+    internal StateAtShutdown Shutdown => shutdown;
 
     /// <summary>While a gateway is joined, collection must not end this activation: an idle channel gets no calls.</summary>
     internal void KeepActive(bool joined) => DelayDeactivation(joined ? Timeout.InfiniteTimeSpan : TimeSpan.Zero);

@@ -12,9 +12,16 @@ namespace LongLived.Silo.Grains;
 /// gateway is joined the activation is kept from collection (idle, it gets no calls). Join ids only grow per gateway,
 /// so a late call (a head check in flight when its entry closed) changes nothing.
 /// </summary>
-internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQueues queues, LiveGateways live, GatewayNotices notices,
-    TimeProvider time, ILogger logger)
+internal sealed class ChannelJoins(ChannelGrain owner)
 {
+    // The grain's services, reached through it rather than kept here: six references per channel (memory per client).
+    private string Channel => owner.ChannelName;
+    private DeliveryQueues Queues => owner.DeliveryQueues;
+    private LiveGateways Live => owner.LiveGateways;
+    private GatewayNotices Notices => owner.Notices;
+    private TimeProvider Time => owner.Time;
+    private ILogger Logger => owner.Logger;
+
     /// <summary>How long a left join is remembered: a late join of it can still arrive (Orleans drops a call older than its response timeout).</summary>
     private static readonly TimeSpan LateCallWindow = TimeSpan.FromMinutes(2);
 
@@ -59,7 +66,7 @@ internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQ
     /// <summary>Adds or renews the join of <paramref name="gateway"/>; <paramref name="only"/>: it replaces every other gateway's.</summary>
     public void Add(GatewayRoute gateway, TimeSpan lease, long join, bool only)
     {
-        var expires = time.GetUtcNow() + lease;
+        var expires = Time.GetUtcNow() + lease;
         for (var i = _gateways.Count - 1; i >= 0; i--)
         {
             var other = _gateways[i];
@@ -72,10 +79,10 @@ internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQ
         }
         else
         {
-            _gateways.Add(joined = new Joined(gateway, queues.Stream(gateway, channel)) { Expires = expires, Join = join });
+            _gateways.Add(joined = new Joined(gateway, Queues.Stream(gateway, Channel)) { Expires = expires, Join = join });
         }
-        joined.RenewedAt = time.GetUtcNow();
-        live.Joined(gateway.GatewayId, channel);
+        joined.RenewedAt = Time.GetUtcNow();
+        Live.Joined(gateway.GatewayId, Channel);
         Changed();
     }
 
@@ -88,41 +95,41 @@ internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQ
             RemoveAt(_gateways.IndexOf(joined));
         }
         _left ??= new(StringComparer.Ordinal);
-        _left[gatewayId] = (Math.Max(join, _left.GetValueOrDefault(gatewayId).Join), time.GetUtcNow() + LateCallWindow);
+        _left[gatewayId] = (Math.Max(join, _left.GetValueOrDefault(gatewayId).Join), Time.GetUtcNow() + LateCallWindow);
     }
 
     /// <summary>The directory dropped the gateway: its join ends unless renewed since <paramref name="notRenewedSince"/> (it came back).</summary>
     public void GatewayGone(string gatewayId, DateTimeOffset notRenewedSince)
     {
         if (Find(gatewayId) is not { } joined) return;
-        if (joined.RenewedAt >= notRenewedSince || live.IsLive(gatewayId))
+        if (joined.RenewedAt >= notRenewedSince || Live.IsLive(gatewayId))
         {
-            live.Joined(gatewayId, channel); // renewed meanwhile: the silo dropped the gateway's list with it, so watch it again
+            Live.Joined(gatewayId, Channel); // renewed meanwhile: the silo dropped the gateway's list with it, so watch it again
             return;
         }
-        logger.LogInformation("Channel {Channel}: gateway {Gateway} left the gateway directory; no longer sending to it", channel, gatewayId);
+        Logger.LogInformation("Channel {Channel}: gateway {Gateway} left the gateway directory; no longer sending to it", Channel, gatewayId);
         RemoveAt(_gateways.IndexOf(joined));
     }
 
     /// <summary>The activation ends: its joins are no longer this silo's to watch.</summary>
     public void Clear()
     {
-        foreach (var joined in _gateways) live.Left(joined.Route.GatewayId, channel);
+        foreach (var joined in _gateways) Live.Left(joined.Route.GatewayId, Channel);
         _gateways.Clear();
     }
 
     /// <summary>Forgets joins whose lease ran out while their gateway is not in the directory, and left joins past the late-call window.</summary>
     public void DropExpired()
     {
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         if (_left is not null)
         {
             foreach (var (id, _) in _left.Where(l => l.Value.Until < now).ToArray()) _left.Remove(id);
         }
         for (var i = _gateways.Count - 1; i >= 0; i--)
         {
-            if (_gateways[i].Expires >= now || live.IsLive(_gateways[i].Route.GatewayId)) continue;
-            logger.LogInformation("Channel {Channel}: gateway {Gateway} is not in the gateway directory and did not renew its join; no longer sending to it", channel, _gateways[i].Route.GatewayId);
+            if (_gateways[i].Expires >= now || Live.IsLive(_gateways[i].Route.GatewayId)) continue;
+            Logger.LogInformation("Channel {Channel}: gateway {Gateway} is not in the gateway directory and did not renew its join; no longer sending to it", Channel, _gateways[i].Route.GatewayId);
             RemoveAt(i);
         }
     }
@@ -143,12 +150,12 @@ internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQ
     private async Task TellAfterAsync(TimeSpan delay)
     {
         await Task.Delay(delay).ConfigureAwait(false);
-        await notices.TellRestartedAsync(channel);
+        await Notices.TellRestartedAsync(Channel);
     }
 
     private void RemoveAt(int index)
     {
-        live.Left(_gateways[index].Route.GatewayId, channel);
+        Live.Left(_gateways[index].Route.GatewayId, Channel);
         _gateways.RemoveAt(index);
         Changed();
     }
@@ -187,7 +194,7 @@ internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQ
     {
         try
         {
-            await queues.SendAsync(joined.Stream, delivery);
+            await Queues.SendAsync(joined.Stream, delivery);
         }
         catch (Exception ex)
         {
@@ -196,8 +203,8 @@ internal sealed class ChannelJoins(ChannelGrain owner, string channel, DeliveryQ
             // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
             NoticeFailedSend();
             if (!SendFailures.ShouldLog(out var more)) return;
-            logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways are told to fill them from history",
-                channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);
+            Logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways are told to fill them from history",
+                Channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);
         }
     }
 

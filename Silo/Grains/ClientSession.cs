@@ -13,12 +13,18 @@ namespace LongLived.Silo.Grains;
 /// when the activation ends; an Unsubscribe before it answers. If an activation is lost inside that interval, the fence, seeded from the clock (<see cref="NewFence"/>),
 /// still fences the sessions it knew.
 /// </summary>
-internal sealed class ClientSession(IGrainBase grain, string ownChannel, IPersistentState<ClientState> state, ClientOptions options,
-    StateAtShutdown shutdown, TimeProvider time, ILogger logger)
+internal sealed class ClientSession(ChannelGrain owner)
 {
-    private ClientState S => state.State;
+    // The grain's state and services, reached through it rather than kept here (memory per client).
+    private string OwnChannel => owner.ChannelName;
+    private IPersistentState<ClientState> State => owner.ClientState;
+    private ClientOptions Options => owner.ClientOptions;
+    private StateAtShutdown Shutdown => owner.Shutdown;
+    private TimeProvider Time => owner.Time;
+    private ILogger Logger => owner.Logger;
+    private ClientState S => State.State;
     // Made when needed (logs, EndSession), not kept: memory per client.
-    private string ClientId => ownChannel[ChannelNames.ClientPrefix.Length..];
+    private string ClientId => OwnChannel[ChannelNames.ClientPrefix.Length..];
     private bool _dirty; // changed since the last write
     private (Guid Session, ChannelPosition Start)? _starting; // where a session starts, until its gateway says it started
     private IGrainTimer? _flush; // set while changes wait to be stored
@@ -40,18 +46,18 @@ internal sealed class ClientSession(IGrainBase grain, string ownChannel, IPersis
     public (bool Accepted, ChannelPosition? Acknowledged) Connect(SessionInfo session, bool joined)
     {
         var previous = S.Session;
-        var arrivedAt = time.GetUtcNow() - session.Waited;
+        var arrivedAt = Time.GetUtcNow() - session.Waited;
         if (previous is not null && previous.SessionId != session.SessionId && IsOlder(session, arrivedAt, previous))
         {
             // A Subscribe made or received before the live one (delayed, or abandoned by its client) must not end it.
-            logger.LogInformation("Client {ClientId}: session {Stale} (at its gateway {StaleAt:O}, attempt {StaleAttempt}) refused: {Live} (at its gateway {LiveAt:O}, attempt {LiveAttempt}) is newer",
+            Logger.LogInformation("Client {ClientId}: session {Stale} (at its gateway {StaleAt:O}, attempt {StaleAttempt}) refused: {Live} (at its gateway {LiveAt:O}, attempt {LiveAttempt}) is newer",
                 ClientId, session.SessionId, arrivedAt, session.Attempt?.Number, previous.SessionId, S.SessionArrivedAt, previous.Attempt?.Number);
             return (false, null);
         }
-        var resumeFrom = S.Acknowledged?.GetValueOrDefault(ownChannel);
+        var resumeFrom = S.Acknowledged?.GetValueOrDefault(OwnChannel);
         S.Session = session;
         S.SessionArrivedAt = arrivedAt;
-        S.ConnectedAt = time.GetUtcNow();
+        S.ConnectedAt = Time.GetUtcNow();
         S.SessionStart = null;
         S.AcksSinceStart = 0;
         S.Sessions++;
@@ -75,7 +81,7 @@ internal sealed class ClientSession(IGrainBase grain, string ownChannel, IPersis
         if (joined || replaced is not null) ScheduleFlush();
         if (replaced is not null)
         {
-            logger.LogInformation("Client {ClientId}: session {New} on {NewGateway} replaces {Old} on {OldGateway}",
+            Logger.LogInformation("Client {ClientId}: session {New} on {NewGateway} replaces {Old} on {OldGateway}",
                 ClientId, session.SessionId, session.GatewayId, replaced.SessionId, replaced.GatewayId);
             // One-way: a dead gateway must not delay the new session. Its stream is gone anyway.
             _ = replaced.Gateway.EndSession(ClientId, replaced.SessionId, SessionEndReason.Replaced);
@@ -84,7 +90,7 @@ internal sealed class ClientSession(IGrainBase grain, string ownChannel, IPersis
     }
 
     /// <summary>Where the session will start in the own channel, once its gateway says it started (<see cref="Started"/>).</summary>
-    public void Starting(Guid sessionId, ChannelPosition ownChannel) => _starting = (sessionId, ownChannel);
+    public void Starting(Guid sessionId, ChannelPosition start) => _starting = (sessionId, start);
 
     /// <summary>
     /// The session's gateway is about to send its first message: acknowledgements without positions count on from where
@@ -183,7 +189,7 @@ internal sealed class ClientSession(IGrainBase grain, string ownChannel, IPersis
     /// </summary>
     private void NewFence(bool left)
     {
-        S.Fence = Math.Max(S.Fence + 1, time.GetUtcNow().ToUnixTimeMilliseconds());
+        S.Fence = Math.Max(S.Fence + 1, Time.GetUtcNow().ToUnixTimeMilliseconds());
         S.FenceLeft = left;
         _dirty = true;
     }
@@ -192,7 +198,7 @@ internal sealed class ClientSession(IGrainBase grain, string ownChannel, IPersis
     private void ApplyPositionlessAcks()
     {
         if (S.SessionStart is not { } start || S.AcksSinceStart == 0) return;
-        (S.Acknowledged ??= [])[ownChannel] = start with { Offset = start.Offset + (ulong)S.AcksSinceStart };
+        (S.Acknowledged ??= [])[OwnChannel] = start with { Offset = start.Offset + (ulong)S.AcksSinceStart };
         ScheduleFlush();
     }
 
@@ -200,7 +206,7 @@ internal sealed class ClientSession(IGrainBase grain, string ownChannel, IPersis
     private void ScheduleFlush()
     {
         _dirty = true;
-        _flush ??= grain.RegisterGrainTimer(async () =>
+        _flush ??= owner.RegisterGrainTimer(async () =>
         {
             // Changes made during the write schedule the next one. Disposed after it: disposing a grain timer cancels the
             // token of the callback that is running.
@@ -208,18 +214,18 @@ internal sealed class ClientSession(IGrainBase grain, string ownChannel, IPersis
             _flush = null;
             await WriteAsync("batched changes");
             timer?.Dispose();
-        }, new GrainTimerCreationOptions(options.AckFlushInterval, Timeout.InfiniteTimeSpan) { Interleave = true });
+        }, new GrainTimerCreationOptions(Options.AckFlushInterval, Timeout.InfiniteTimeSpan) { Interleave = true });
     }
 
     private async Task WriteAsync(string why, CancellationToken cancellationToken = default)
     {
-        if (shutdown.IsLost()) return;
+        if (Shutdown.IsLost()) return;
         var writing = _writing ??= new SemaphoreSlim(1, 1); // no race: the grain's turns run one at a time
         await writing.WaitAsync(cancellationToken);
         try
         {
             _dirty = false; // changes made while the write runs set it again
-            await state.WriteOrFailAsync($"client {ClientId}, {why}", cancellationToken);
+            await State.WriteOrFailAsync($"client {ClientId}, {why}", cancellationToken);
         }
         catch
         {
@@ -232,5 +238,5 @@ internal sealed class ClientSession(IGrainBase grain, string ownChannel, IPersis
         }
     }
 
-    private bool IsSubscribed(string channel) => channel == ownChannel || S.Topics.Contains(channel);
+    private bool IsSubscribed(string channel) => channel == OwnChannel || S.Topics.Contains(channel);
 }
