@@ -36,6 +36,11 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
     /// <summary>Channels with local subscribers, for the head check.</summary>
     public IEnumerable<HubChannel> Channels => _channels.Values;
 
+    /// <summary>The names of the channels with local subscribers now (a copy).</summary>
+    internal string[] NamesNow => [.. _channels.Keys];
+
+    internal bool TryGetChannel(string name, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out HubChannel entry) => _channels.TryGetValue(name, out entry);
+
     // Channels with news or a check due since the head check last looked: it looks at these, not at every channel, each
     // round (at 50,000 idle channels, touching each one every round was most of the gateway's idle CPU beside the runtime's own).
     private readonly ConcurrentQueue<HubChannel> _news = new();

@@ -32,7 +32,7 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
         var clusterChanges = connection.Changes;
         string? silos = null;
         var watching = new List<ChannelHub.HubChannel>(); // channels with news or a check due (ChannelHub.Watch)
-        ChannelHub.HubChannel[] sweep = [];
+        string[] sweep = []; // names, not entries: a closed entry must not be kept until the pass ends
         using var timer = new PeriodicTimer(interval);
         for (long round = 0; await TickAsync(timer, stoppingToken); round++)
         {
@@ -70,7 +70,7 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
                 var due = Due(watching, all, quietSince);
                 // The sweep: each round a slice of the channels there were when this pass began, so every channel once a pass.
                 var slice = round % sweepRounds;
-                if (slice == 0) sweep = [.. hub.Channels];
+                if (slice == 0) sweep = hub.NamesNow;
                 var (from, to) = ((int)(sweep.Length * slice / sweepRounds), (int)(sweep.Length * (slice + 1) / sweepRounds));
                 if (all)
                 {
@@ -81,7 +81,7 @@ public sealed class HeadCheckService(ChannelHub hub, IClusterClient cluster, Clu
                     var checking = due.Select(d => d.Channel).ToHashSet();
                     for (var i = from; i < to; i++)
                     {
-                        if (sweep[i] is { Closed: false } c && !checking.Contains(c)) due.Add((c, "sweep"));
+                        if (sweep[i] is { } name && hub.TryGetChannel(name, out var c) && !c.Closed && !checking.Contains(c)) due.Add((c, "sweep"));
                     }
                 }
                 Array.Clear(sweep, from, to - from); // a channel that leaves is not kept until the pass ends
