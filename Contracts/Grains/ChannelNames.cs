@@ -22,6 +22,14 @@ public static class ChannelNames
         return false;
     }
 
+    /// <summary>A hash of a channel name that every process computes alike (string.GetHashCode differs per process): FNV-1a.</summary>
+    public static uint Hash(string name)
+    {
+        var hash = 2166136261u;
+        foreach (var c in name) hash = (hash ^ c) * 16777619u;
+        return hash;
+    }
+
     /// <summary>A channel name as error messages quote it: at most 64 characters.</summary>
     public static string Shorten(string name) => name.Length <= 64 ? name : name[..64] + "…";
 

@@ -15,15 +15,7 @@ public static class DeliveryStreams
     public static string Key(GatewayRoute gateway, string channel) => ShardKey(gateway.GatewayId, Shard(gateway, channel));
 
     /// <summary>The shard of <paramref name="gateway"/>'s delivery streams that carries <paramref name="channel"/>.</summary>
-    public static uint Shard(GatewayRoute gateway, string channel) => Fnv1a(channel) % (uint)Math.Max(gateway.Shards, 1);
+    public static uint Shard(GatewayRoute gateway, string channel) => ChannelNames.Hash(channel) % (uint)Math.Max(gateway.Shards, 1);
 
     public static string ShardKey(string gatewayId, uint shard) => $"{gatewayId}/{shard}";
-
-    /// <summary>A hash both sides compute alike (string.GetHashCode differs per process).</summary>
-    private static uint Fnv1a(string text)
-    {
-        var hash = 2166136261u;
-        foreach (var c in text) hash = (hash ^ c) * 16777619u;
-        return hash;
-    }
 }

@@ -1,3 +1,4 @@
+using LongLived.Contracts.Grains;
 using LongLived.Silo.Operations;
 using LongLived.Silo.Options;
 
@@ -11,6 +12,8 @@ namespace LongLived.Silo.Grains;
 internal sealed class DemoGenerator(IGrainBase grain, string channel, string clientId, GeneratorOptions options,
     Func<string, Task> append, Func<bool> joined, SiloMetrics metrics, TimeProvider time, ILogger logger)
 {
+    private const int Slots = 100;
+    private static readonly TimeSpan Early = TimeSpan.FromMilliseconds(20);
     private IGrainTimer? _timer;
     private DateTimeOffset _leaseRenewedAt;
 
@@ -22,10 +25,14 @@ internal sealed class DemoGenerator(IGrainBase grain, string channel, string cli
         _leaseRenewedAt = time.GetUtcNow();
         if (_timer is not null || options.Interval <= TimeSpan.Zero) return;
         var data = $"data mock for: {clientId}";
-        // A grain timer's period counts from the end of its callback, and an append waits for its write and delivery:
-        // each tick makes the messages due since the last one, so the rate is one per interval, not one per
-        // interval plus an append (a few messages short per hundred under load). At most a few per tick after a pause.
-        var due = time.GetUtcNow() + options.Interval;
+        // Each channel's messages fall on its own point of the interval, one of 100 slots by its name's hash, not on the
+        // moment its client connected: clients that connect together (a failover, a deploy, a benchmark) would otherwise
+        // publish in the same few milliseconds of every interval, and the burst queues behind itself. Within a slot,
+        // channels publish together, so the silo and the gateway wake once per slot, not once per message (the bare
+        // relay's generator spreads its channels the same way). A grain timer's period also counts from the end of its
+        // callback (so it drifts), hence each tick makes the messages due since the last one and re-arms the timer for
+        // the next point. At most a few per tick after a pause.
+        var due = NextDue(time.GetUtcNow());
         _timer = grain.RegisterGrainTimer(
             async ct =>
             {
@@ -38,16 +45,34 @@ internal sealed class DemoGenerator(IGrainBase grain, string channel, string cli
                     metrics.GeneratorStopped();
                     return;
                 }
-                var now = time.GetUtcNow();
-                if (now - due > options.Interval * 3) due = now; // a long pause: start again from now, no burst
+                // Timers run on a coarse clock and may fire a few milliseconds early: a point that close counts as
+                // reached, so that a tick never re-arms the timer for the moment left.
+                var now = time.GetUtcNow() + Early;
+                if (now - due > options.Interval * 3) due = NextDue(now); // a long pause: start again from now, no burst
                 for (; due <= now; due += options.Interval)
                 {
                     await append(data);
                     metrics.Appended(generated: true);
                 }
+                _timer?.Change(Until(due), options.Interval);
             },
-            new GrainTimerCreationOptions(options.Interval, options.Interval) { KeepAlive = true, Interleave = false });
+            new GrainTimerCreationOptions(Until(due), options.Interval) { KeepAlive = true, Interleave = false });
         metrics.GeneratorStarted();
         logger.LogInformation("Channel {Channel}: generator started every {Interval}", channel, options.Interval);
+    }
+
+    /// <summary>The first point of this channel's grid after <paramref name="after"/>: its slot of the interval.</summary>
+    private DateTimeOffset NextDue(DateTimeOffset after)
+    {
+        var interval = options.Interval.Ticks;
+        var phase = ChannelNames.Hash(channel) % Slots * (interval / Slots);
+        var ticks = after.UtcTicks;
+        return new DateTimeOffset(ticks - (ticks - phase) % interval + interval, TimeSpan.Zero);
+    }
+
+    private TimeSpan Until(DateTimeOffset due)
+    {
+        var wait = due - time.GetUtcNow();
+        return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
     }
 }

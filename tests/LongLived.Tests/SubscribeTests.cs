@@ -122,4 +122,39 @@ public sealed class SubscribeTests(ClusterFixture cluster)
         var mine = statistics.Where(s => s.GrainId.ToString().Contains(id, StringComparison.Ordinal)).Select(s => s.GrainId.ToString()).ToArray();
         Assert.True(mine.Length == 1, $"activations for client {id}: {string.Join(", ", mine)}");
     }
+
+    /// <summary>
+    /// Clients that connect together (after a failover, a deploy) do not get their generated data in one burst: each
+    /// own channel publishes at its own point of the interval, one of 100 slots by its name's hash, whenever its client
+    /// connected. On the old timers (started at Subscribe) these clients' messages all fell in the same few ms.
+    /// </summary>
+    [Fact]
+    public async Task Generated_data_of_clients_that_connect_together_is_spread_over_the_interval()
+    {
+        const long interval = 200; // ClusterFixture's Generator:Interval, in ms
+        var ids = Enumerable.Range(0, 12).Select(_ => TestStreams.NewId("spread")).ToArray();
+        var client = cluster.Client(cluster.Port1);
+        var calls = ids.Select(id => client.Subscribe(TestStreams.Subscribe(id))).ToArray();
+        try
+        {
+            var received = await Task.WhenAll(ids.Select((id, i) => calls[i].ResponseStream.TakeAsync(4, ChannelNames.ForClient(id))));
+
+            // Where each message fell in the interval, against its channel's slot (a timer runs a little late under load,
+            // hence the tolerance; a client whose timer started at Subscribe lands anywhere).
+            var distances = received.SelectMany(messages => messages.Skip(1).Select(m =>
+            {
+                var slot = ChannelNames.Hash(m.Channel) % 100 * (interval / 100);
+                var off = ((m.PublishTimeUnixMs - slot) % interval + interval) % interval;
+                return Math.Min(off, interval - off);
+            })).ToArray();
+            var onTime = distances.Count(d => d <= interval / 5);
+            Assert.True(onTime >= distances.Length * 9 / 10, $"{onTime} of {distances.Length} messages within {interval / 5} ms of their slot: {string.Join(", ", distances)}");
+            var slots = ids.Select(id => ChannelNames.Hash(ChannelNames.ForClient(id)) % 100).Distinct().Count();
+            Assert.True(slots > 1, "the ids fell in one slot");
+        }
+        finally
+        {
+            foreach (var call in calls) call.Dispose();
+        }
+    }
 }
