@@ -66,12 +66,8 @@ public sealed class Recorder(TimeSpan window)
 
     public IReadOnlyList<Histogram> Windows { get { lock (_windows) return [.. _windows]; } }
 
-    private static readonly double SlowMs = double.TryParse(Environment.GetEnvironmentVariable("BENCH_SLOW_MS"), out var v) ? v : double.MaxValue;
-    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> Slow = new();
-    public static void DumpSlow(string path) { File.WriteAllLines(path, Slow); Slow.Clear(); }
     internal void RecordLatency(double ms)
     {
-        if (ms >= SlowMs) Slow.Enqueue($"{(DateTime.UtcNow - DateTime.UnixEpoch).TotalMilliseconds:F1} {ms:F1}");
         Latency.Record(ms);
         var index = (int)((DateTime.UtcNow - _start) / window);
         Histogram bucket;

@@ -107,7 +107,6 @@ public static class Scenarios
                 figures["ownChannel.siloRssEndMB"] = (deployment.Silo?.RssBytes ?? 0) / 1048576.0;
             }
             var side = bare ? "bare" : "product";
-            Recorder.DumpSlow($"/tmp/slow-{side}.txt");
             foreach (var (ms, fraction) in recorder.Latency.Cdf()) figures.Add($"cdf {side}", ms, fraction);
             var windows = recorder.Windows;
             for (var i = 0; i < windows.Count; i++)
