@@ -13,7 +13,7 @@ namespace LongLived.Silo.Grains;
 public sealed class DeliveryMisses(GatewayNotices notices) : IStreamMissListener
 {
     private const long EveryMs = 1000;
-    private readonly ConcurrentDictionary<StreamId, long> _toldAt = new();
+    private readonly BoundedMap<StreamId, long> _toldAt = new(4096); // gateways come and go
     private readonly ConcurrentDictionary<StreamId, bool> _waiting = new(); // a notice due at the end of the second
 
     public void Missed(string provider, StreamId stream)
@@ -35,8 +35,7 @@ public sealed class DeliveryMisses(GatewayNotices notices) : IStreamMissListener
             await Task.Delay(after).ConfigureAwait(false);
             _waiting.TryRemove(stream, out _);
         }
-        if (_toldAt.Count >= 4096) _toldAt.Clear(); // gateways that came and went
-        _toldAt[stream] = Environment.TickCount64;
+        _toldAt.Set(stream, Environment.TickCount64);
         // "<gateway id>/<shard>": the id has slashes of its own.
         var key = stream.GetKeyAsString();
         var slash = key.LastIndexOf('/');

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using LongLived.Contracts.Grains;
 using Orleans.Serialization;
 using Orleans.Streams;
@@ -15,17 +14,11 @@ public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier)
 {
     private IQueueAdapter? _adapter; // kept once made: a failure to make it fails that send and is tried again by the next
     // One StreamId (and its key bytes) per gateway shard, shared by every channel joined to it, instead of one per join
-    // (memory per client). Bounded: emptied when gateways that came and went filled it.
-    private readonly ConcurrentDictionary<string, StreamId> _streams = new(StringComparer.Ordinal);
-    private const int MaxStreams = 4096;
+    // (memory per client).
+    private readonly BoundedMap<string, StreamId> _streams = new(4096, StringComparer.Ordinal);
 
-    public StreamId Stream(GatewayRoute gateway, string channel)
-    {
-        var key = DeliveryStreams.Key(gateway, channel);
-        if (_streams.TryGetValue(key, out var stream)) return stream;
-        if (_streams.Count >= MaxStreams) _streams.Clear();
-        return _streams.GetOrAdd(key, k => StreamId.Create(DeliveryStreams.GatewayNamespace, k));
-    }
+    public StreamId Stream(GatewayRoute gateway, string channel) =>
+        _streams.GetOrAdd(DeliveryStreams.Key(gateway, channel), key => StreamId.Create(DeliveryStreams.GatewayNamespace, key));
 
     public async Task SendAsync(StreamId stream, DeliveryBatch batch)
     {
