@@ -36,7 +36,7 @@ public sealed class ChannelGrain(
     TimeProvider time,
     [PersistentState("client", StorageNames.Clients)] IPersistentState<ClientState> clientState,
     IOptions<ClientOptions> clientOptions,
-    ILogger<ChannelGrain> logger) : Grain, IChannelGrain, IClientGrain
+    ILogger<ChannelGrain> logger) : Grain, IChannelGrain, IClientGrain, IGeneratingChannel
 {
     private readonly HistoryOptions _history = historyOptions.Value;
     private readonly HistoryRing _ring = new();
@@ -83,7 +83,8 @@ public sealed class ChannelGrain(
             // Only when it generates: one per client otherwise, for nothing (memory per idle client).
             if (generatorOptions.Value.Interval > TimeSpan.Zero)
             {
-                _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, async data => await AppendAsync(data, null), () => _joins.Any, metrics, time, logger);
+                _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, ServiceProvider.GetRequiredService<GeneratorClock>(),
+                    async data => await AppendAsync(data, null), () => _joins.Any, metrics, time, logger);
             }
         }
         // This activation knows no joins: gateways with local subscribers of an earlier one join again at once (one-way,
@@ -95,7 +96,7 @@ public sealed class ChannelGrain(
     {
         metrics.ChannelDeactivated();
         _joins.Clear();
-        if (_generator is { Running: true }) metrics.GeneratorStopped();
+        _generator?.Stop();
         if (shutdown.IsLost()) return;
         _ring.TruncateAfter(_storedHead);
         try
@@ -223,6 +224,8 @@ public sealed class ChannelGrain(
         _joins.Leave(gatewayId, join);
         return Task.CompletedTask;
     }
+
+    public Task Generate() => _generator?.TickAsync() ?? Task.CompletedTask;
 
     public Task GatewayGone(string gatewayId, DateTimeOffset notRenewedSince)
     {

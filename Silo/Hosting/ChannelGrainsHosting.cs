@@ -21,8 +21,10 @@ public static class ChannelGrainsHosting
         builder.Services.AddSingleton<DeliveryQueues>();
         builder.Services.AddSingleton<SharedGateways>();
         builder.Services.AddSingleton<LiveGateways>();
+        builder.Services.AddSingleton<GeneratorClock>();
         builder.Services.AddSingleton<IStreamMissListener, DeliveryMisses>();
         builder.Services.AddHostedService(services => services.GetRequiredService<LiveGateways>());
+        builder.Services.AddHostedService(services => services.GetRequiredService<GeneratorClock>());
         builder.UseOrleans(silo => silo.AddDeliveryStreams(DeliveryStreams.Provider, streams));
         return builder;
     }

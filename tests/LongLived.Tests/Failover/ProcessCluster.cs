@@ -41,7 +41,12 @@ public sealed class ProcessCluster : IAsyncDisposable
             $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPorts[i]}", $"--Orleans:GatewayPorts:0={siloGatewayPort}",
             "--Gateway:HeadCheckInterval=00:00:01", .. gatewayArgs])).Select((node, i) => adjust(i, node)).ToArray();
         foreach (var node in nodes) node.Start();
-        for (var i = 0; i < nodes.Length; i++) await NodeProcess.WaitForPortAsync(ports[i], StartTimeout, nodes[i]);
+        // Both ports: Kestrel binds them one after the other, and tests call either (the admin one for health and metrics).
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            await NodeProcess.WaitForPortAsync(ports[i], StartTimeout, nodes[i]);
+            await NodeProcess.WaitForPortAsync(adminPorts[i], StartTimeout, nodes[i]);
+        }
         return new ProcessCluster(silo, siloHttpPort, nodes, ports, adminPorts);
     }
 
@@ -49,6 +54,7 @@ public sealed class ProcessCluster : IAsyncDisposable
     {
         Gateways[index].Start();
         await NodeProcess.WaitForPortAsync(GatewayPorts[index], StartTimeout, Gateways[index]);
+        await NodeProcess.WaitForPortAsync(AdminPorts[index], StartTimeout, Gateways[index]);
     }
 
     public async ValueTask DisposeAsync()
