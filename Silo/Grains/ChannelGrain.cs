@@ -84,7 +84,7 @@ public sealed class ChannelGrain(
             if (generatorOptions.Value.Interval > TimeSpan.Zero)
             {
                 _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, ServiceProvider.GetRequiredService<GeneratorClock>(),
-                    async data => await AppendAsync(data, null), () => _joins.Any, metrics, time, logger);
+                    data => AppendAsync(data, null), () => _joins.Any, metrics, time, logger);
             }
         }
         // This activation knows no joins: gateways with local subscribers of an earlier one join again at once (one-way,
