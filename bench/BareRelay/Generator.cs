@@ -2,7 +2,7 @@ namespace LongLived.Bench.BareRelay;
 
 /// <summary>
 /// "data mock for: &lt;id&gt;" on every own channel with a subscriber, every <c>Interval</c> (0: off), spread over the
-/// interval in 100 slots the way the silo's per-channel timers spread.
+/// interval in 100 slots by name hash, as the silo's GeneratorClock spreads them.
 /// </summary>
 public sealed class Generator(MemoryTopics topics, IConfiguration configuration) : BackgroundService
 {
