@@ -17,6 +17,7 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
     private readonly HashSet<IGeneratingChannel>[] _slots = [.. Enumerable.Range(0, Slots).Select(_ => new HashSet<IGeneratingChannel>())];
     private readonly long _slotTicks = options.Value.Interval.Ticks / Slots;
     private long Interval => _slotTicks * Slots;
+    private readonly Streams.ThrottledLog _failures = new(TimeSpan.FromSeconds(10)); // a silo stopping fails them all at once
 
     /// <summary>The slot of <paramref name="channel"/>: its name's hash.</summary>
     public static int SlotOf(string channel) => (int)(Contracts.Grains.ChannelNames.Hash(channel) % Slots);
@@ -70,7 +71,7 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
                     }
                     catch (Exception ex)
                     {
-                        logger.LogWarning("Generator tick failed: {Error}", ex.Message);
+                        if (_failures.ShouldLog(out var more)) logger.LogWarning("Generator tick failed: {Error} ({More} more since the last report)", ex.Message, more);
                     }
                 }
                 due.Clear();
