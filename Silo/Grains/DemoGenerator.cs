@@ -52,7 +52,7 @@ internal sealed class DemoGenerator(IAddressable grain, string channel, string c
         try
         {
             var now = time.GetUtcNow();
-            if (now - _due > options.Interval * 3) _due = clock.NextTime(Slot, now - options.Interval); // a long pause: one now, no burst
+            _due = clock.Realign(Slot, _due, now); // after a long pause or a clock step back
             for (; _due <= now; _due += options.Interval)
             {
                 await append(_data!);

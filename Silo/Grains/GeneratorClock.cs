@@ -29,6 +29,17 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
         return new DateTimeOffset(ticks - (ticks - slot * _slotTicks) % Interval + Interval, TimeSpan.Zero);
     }
 
+    /// <summary>
+    /// When a channel of <paramref name="slot"/> next due at <paramref name="due"/> is due, seen at <paramref name="now"/>:
+    /// <paramref name="due"/>, unless the silo paused for over three intervals or its clock went back by more than one
+    /// (an NTP step); then the slot's latest start up to now: one message now, no burst, and no hour of silence.
+    /// </summary>
+    public DateTimeOffset Realign(int slot, DateTimeOffset due, DateTimeOffset now)
+    {
+        var interval = TimeSpan.FromTicks(Interval);
+        return now - due > interval * 3 || due - now > interval ? NextTime(slot, now - interval) : due;
+    }
+
     public void Join(int slot, IGeneratingChannel channel)
     {
         lock (_slots[slot]) _slots[slot].Add(channel);
@@ -47,6 +58,12 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
         while (!stoppingToken.IsCancellationRequested)
         {
             var wait = TimeSpan.FromTicks(next * _slotTicks - time.GetUtcNow().UtcTicks);
+            if (wait.Ticks > _slotTicks)
+            {
+                // The clock went back (an NTP step): go on from now rather than wait for the old time to come again.
+                next = time.GetUtcNow().UtcTicks / _slotTicks + 1;
+                continue;
+            }
             try
             {
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, time, stoppingToken);

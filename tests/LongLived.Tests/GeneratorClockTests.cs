@@ -45,4 +45,49 @@ public sealed class GeneratorClockTests
             Assert.True(offsets.Count(o => o is >= 0 and <= 40) >= offsets.Count * 3 / 4, $"slot {slot}: ms after the slot's start: {string.Join(", ", offsets)}");
         }
     }
+
+    /// <summary>The system clock as a host with NTP sees it: it can be stepped.</summary>
+    private sealed class SteppedTime : TimeProvider
+    {
+        public TimeSpan Step { get; set; }
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Step;
+    }
+
+    [Fact]
+    public async Task A_clock_stepped_back_an_hour_does_not_stop_the_ticks()
+    {
+        var interval = TimeSpan.FromMilliseconds(200);
+        var time = new SteppedTime();
+        using var clock = new GeneratorClock(Options.Create(new GeneratorOptions { Interval = interval }), time, NullLogger<GeneratorClock>.Instance);
+        await clock.StartAsync(CancellationToken.None);
+        var channel = new Channel();
+        clock.Join(30, channel);
+        await Task.Delay(interval * 3);
+
+        time.Step = TimeSpan.FromHours(-1);
+        var before = channel.Ticks.Count;
+        await Task.Delay(interval * 5);
+        await clock.StopAsync(CancellationToken.None);
+
+        Assert.True(channel.Ticks.Count - before >= 3, $"{channel.Ticks.Count - before} ticks in the 5 intervals after the step");
+    }
+
+    [Fact]
+    public void A_generator_due_far_ahead_or_long_ago_is_due_once_now_and_otherwise_keeps_its_time()
+    {
+        var interval = TimeSpan.FromSeconds(1);
+        var clock = new GeneratorClock(Options.Create(new GeneratorOptions { Interval = interval }), TimeProvider.System, NullLogger<GeneratorClock>.Instance);
+        var now = DateTimeOffset.UtcNow;
+
+        foreach (var due in new[] { now.AddHours(1), now.AddSeconds(-10) }) // the clock stepped back; the silo paused
+        {
+            var realigned = clock.Realign(7, due, now);
+            Assert.InRange(realigned, now - interval, now);
+            Assert.Equal(7 * interval.Ticks / GeneratorClock.Slots, realigned.UtcTicks % interval.Ticks);
+        }
+        foreach (var due in new[] { now.AddMilliseconds(500), now.AddSeconds(-2) }) // on time, or a little late
+        {
+            Assert.Equal(due, clock.Realign(7, due, now));
+        }
+    }
 }
