@@ -13,8 +13,8 @@ public sealed class Report(string mode, string label, int runs, DateTimeOffset s
     [
         ("gateway memory per idle stream", "idle.gatewayKBPerStream", "idle.bareKBPerStream", "KB", "≤ 1.5 × bare"),
         ("gateway GC heap per idle stream (live objects)", "idle.gatewayHeapKBPerStream", "idle.bareHeapKBPerStream", "KB", ""),
-        ("silo memory per idle client", "idle.siloKBPerClient", null, "KB", "≤ 4 KB"),
-        ("silo GC heap per idle client (live objects)", "idle.siloHeapKBPerClient", null, "KB", ""),
+        ("silo memory per idle client", "idle.siloKBPerClient", null, "KB", "≤ 8 KB"),
+        ("silo GC heap per idle client (live objects)", "idle.siloHeapKBPerClient", null, "KB", "≤ 4 KB"),
         ("time to establish the idle streams", "idle.establishSeconds", "idle.bareEstablishSeconds", "s", "≤ 2 × bare"),
         ("CPU while the idle streams stay idle, after 30 s (quick) or 60 s (full) to settle (all servers)", "idle.cpuCores", "idle.bareCpuCores", "cores", "≤ 0.05 (50k streams)"),
         ("own channel: delivered / offered", "ownChannel.deliveredRatio", "ownChannel.bareDeliveredRatio", "", "≥ 0.999"),
@@ -89,14 +89,23 @@ public sealed class Report(string mode, string label, int runs, DateTimeOffset s
         foreach (var (group, node) in root)
         {
             if (group is "processes" or "series" or "machine" || node is not JsonObject values) continue;
-            foreach (var (key, value) in values)
-                figures.Values[$"{group}.{key}"] = value is JsonValue v && v.TryGetValue<double>(out var d) ? d : double.NaN;
+            Flatten(group, values);
         }
         foreach (var (step, list) in root["processes"]?.AsObject() ?? [])
             figures.Processes[step] = [.. list!.AsArray().Select(p => new ProcessFigure((string)p!["name"]!, (double)p["cores"]!, (double)p["rssMB"]!))];
         foreach (var (name, points) in root["series"]?.AsObject() ?? [])
             foreach (var point in points!.AsArray()) figures.Add(name, (double)point![0]!, (double)point[1]!);
         return new Report((string)root["mode"]!, (string)root["label"]!, (int)root["runs"]!, DateTimeOffset.Parse((string)root["started"]!), figures);
+
+        // Nested groups too (fanout.oneGateway.*): the rendered table reads them by their dotted key.
+        void Flatten(string prefix, JsonObject values)
+        {
+            foreach (var (key, value) in values)
+            {
+                if (value is JsonObject inner) Flatten($"{prefix}.{key}", inner);
+                else figures.Values[$"{prefix}.{key}"] = value is JsonValue v && v.TryGetValue<double>(out var d) ? d : double.NaN;
+            }
+        }
     }
 
     private string Markdown(string resultsDir)
