@@ -17,8 +17,6 @@ internal sealed class DemoGenerator(IAddressable grain, string channel, string c
     private bool _appending;
     private string? _data;
 
-    public bool Running => _self is not null;
-
     private int Slot => GeneratorClock.SlotOf(channel);
 
     /// <summary>Renews the lease, and starts generating if it was not.</summary>

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using LongLived.Contracts;
 using LongLived.Contracts.Grains;
+using LongLived.Silo.Grains;
 
 namespace LongLived.Tests;
 
@@ -143,13 +144,13 @@ public sealed class SubscribeTests(ClusterFixture cluster)
             // hence the tolerance; a client whose timer started at Subscribe lands anywhere).
             var distances = received.SelectMany(messages => messages.Skip(1).Select(m =>
             {
-                var slot = ChannelNames.Hash(m.Channel) % 100 * (interval / 100);
+                var slot = GeneratorClock.SlotOf(m.Channel) * (interval / GeneratorClock.Slots);
                 var off = ((m.PublishTimeUnixMs - slot) % interval + interval) % interval;
                 return Math.Min(off, interval - off);
             })).ToArray();
             var onTime = distances.Count(d => d <= interval / 5);
             Assert.True(onTime >= distances.Length * 9 / 10, $"{onTime} of {distances.Length} messages within {interval / 5} ms of their slot: {string.Join(", ", distances)}");
-            var slots = ids.Select(id => ChannelNames.Hash(ChannelNames.ForClient(id)) % 100).Distinct().Count();
+            var slots = ids.Select(id => GeneratorClock.SlotOf(ChannelNames.ForClient(id))).Distinct().Count();
             Assert.True(slots > 1, "the ids fell in one slot");
         }
         finally
