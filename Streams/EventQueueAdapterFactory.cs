@@ -11,7 +11,7 @@ namespace LongLived.Streams;
 /// The event-driven persistent stream provider: the queues are <see cref="EventQueueGrain"/>s, read by Orleans' own
 /// pulling agents through <see cref="EventQueueReceiver"/>, cached in <see cref="EventQueueCache"/>s (one per queue,
 /// where a consumer that lags or died holds no one else up). Producers (grains, clients) write to the queue grain of
-/// the stream's queue directly.
+/// the stream's queue directly, through one <see cref="EventQueueOutbox"/> per queue.
 /// </summary>
 public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQueueAdapterCache
 {
@@ -21,6 +21,7 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
     private readonly ILogger _logger;
     private readonly IStreamMissListener? _missListener;
     private readonly IEventQueueGrain?[] _queues;
+    private readonly EventQueueOutbox?[] _outboxes;
 
     private EventQueueAdapterFactory(string name, EventQueueOptions options, IGrainFactory grains, IStreamMissListener? missListener, ILogger logger)
     {
@@ -31,6 +32,7 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
         _logger = logger;
         var queues = Math.Max(options.Queues, 1);
         _queues = new IEventQueueGrain?[queues];
+        _outboxes = new EventQueueOutbox?[queues];
         _mapper = new HashRingBasedStreamQueueMapper(new HashRingStreamQueueMapperOptions { TotalQueueCount = queues }, name);
     }
 
@@ -59,7 +61,15 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
     public Task QueueMessageBatchAsync<T>(StreamId streamId, IEnumerable<T> events, StreamSequenceToken? token, Dictionary<string, object>? requestContext)
     {
         if (token is not null) throw new ArgumentException("this stream provider does not take sequence tokens from producers", nameof(token));
-        return Queue(_mapper.GetQueueForStream(streamId)).Enqueue(new EventBatch(streamId, [.. events.Cast<object>()], requestContext));
+        return Outbox(_mapper.GetQueueForStream(streamId)).Queue(new EventBatch(streamId, [.. events.Cast<object>()], requestContext));
+    }
+
+    private EventQueueOutbox Outbox(QueueId queueId)
+    {
+        var i = queueId.GetNumericId();
+        if (Volatile.Read(ref _outboxes[i]) is { } outbox) return outbox;
+        Interlocked.CompareExchange(ref _outboxes[i], new EventQueueOutbox(Queue(queueId)), null); // one per queue: it orders the sends
+        return _outboxes[i]!;
     }
 
     public IQueueAdapterReceiver CreateReceiver(QueueId queueId) => new EventQueueReceiver(Queue(queueId), _options);

@@ -28,14 +28,19 @@ public sealed class EventQueueGrain(IOptionsMonitor<EventQueueOptions> options) 
         return Task.CompletedTask;
     }
 
-    public Task Enqueue(EventBatch batch)
+    public Task Enqueue(EventBatch batch) => EnqueueMany([batch]);
+
+    public Task EnqueueMany(EventBatch[] batches)
     {
-        if (_queue.Count >= _capacity)
+        if (_queue.Count + batches.Length > _capacity)
         {
-            throw new QueueFullException($"stream queue {this.GetPrimaryKeyString()} is full ({_capacity} batches not yet read by its pulling agent): event refused");
+            throw new QueueFullException($"stream queue {this.GetPrimaryKeyString()} is full ({_capacity} batches not yet read by its pulling agent): {batches.Length} refused");
         }
-        batch.Token = new EventSequenceTokenV2(++_sequence);
-        _queue.Enqueue(batch);
+        foreach (var batch in batches)
+        {
+            batch.Token = new EventSequenceTokenV2(++_sequence);
+            _queue.Enqueue(batch);
+        }
         _waiting?.TrySetResult(true);
         _waiting = null;
         return Task.CompletedTask;

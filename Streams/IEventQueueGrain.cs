@@ -13,6 +13,13 @@ public interface IEventQueueGrain : IGrainWithStringKey
     Task Enqueue([Immutable] EventBatch batch);
 
     /// <summary>
+    /// Queues several batches in order, all or none: <see cref="QueueFullException"/> when they do not all fit. What a
+    /// process's <see cref="EventQueueOutbox"/> gathered while its last call was in flight.
+    /// </summary>
+    [Alias("EnqueueMany")]
+    Task EnqueueMany([Immutable] EventBatch[] batches);
+
+    /// <summary>
     /// Up to <paramref name="maxCount"/> batches, oldest first, after confirming every batch up to sequence
     /// <paramref name="after"/> (the last one the reader got; 0: none). Batches stay queued until confirmed, so a reply
     /// that never reached its reader (a cancelled read, a silo gone mid-call) is read again, not lost. When nothing is

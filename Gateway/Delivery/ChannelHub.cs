@@ -388,7 +388,9 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
 
         internal void Deliver(ChannelMessage message)
         {
-            foreach (var sink in Volatile.Read(ref _sinks)) sink.Offer(message);
+            var sinks = Volatile.Read(ref _sinks);
+            var encoded = sinks.Length > 1 ? EncodedResponses.Encode(message) : null;
+            foreach (var sink in sinks) sink.Offer(message, encoded);
         }
     }
 

@@ -6,23 +6,23 @@ using LongLived.Contracts.Grains;
 namespace LongLived.Gateway.Delivery;
 
 /// <summary>
-/// Encode once: a live message reaches every local subscriber of its channel as the same <see cref="ChannelMessage"/>,
-/// so each gets the same <see cref="Response"/>, serialized once; the Subscribe method's marshaller
-/// (<see cref="Services.LonglivedBinding"/>) writes these bytes instead of serializing per call. Both tables hold their
-/// entries only while the message is referenced (in some subscriber's buffer).
+/// Encode once: a live message of a channel with several local subscribers is one <see cref="Response"/> for all of
+/// them (<see cref="Encode"/>, made by the delivery), serialized once; the Subscribe method's marshaller
+/// (<see cref="Services.LonglivedBinding"/>) writes these bytes instead of serializing per call. The table holds an
+/// entry only while its response is referenced (in some subscriber's buffer). A channel with one local subscriber (a
+/// client's own) is serialized by the call as usual: sharing would cost a table entry and a copy for nothing.
 /// </summary>
 public static class EncodedResponses
 {
-    private static readonly ConditionalWeakTable<ChannelMessage, Response> Shared = new();
     private static readonly ConditionalWeakTable<Response, byte[]> Bytes = new();
 
-    /// <summary>The one encoded response for <paramref name="message"/> (not <see cref="Response.Unrecoverable"/>).</summary>
-    public static Response For(ChannelMessage message) => Shared.GetValue(message, static m =>
+    /// <summary>A response for <paramref name="message"/> to share between calls (not <see cref="Response.Unrecoverable"/>), encoded.</summary>
+    public static Response Encode(ChannelMessage message)
     {
-        var response = ToResponse(m, unrecoverable: false);
+        var response = ToResponse(message, unrecoverable: false);
         Bytes.AddOrUpdate(response, response.ToByteArray());
         return response;
-    });
+    }
 
     public static Response ToResponse(ChannelMessage message, bool unrecoverable) => new()
     {

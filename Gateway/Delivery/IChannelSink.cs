@@ -1,3 +1,4 @@
+using LongLived.Contracts;
 using LongLived.Contracts.Grains;
 
 namespace LongLived.Gateway.Delivery;
@@ -8,7 +9,11 @@ public interface IChannelSink
     /// <summary>For a client's own channel, the fence of the session (0 until known, and for other sinks).</summary>
     long Fence { get; }
 
-    void Offer(ChannelMessage message);
+    /// <summary>
+    /// A live message; <paramref name="encoded"/>: its response, encoded once for every local subscriber of the channel
+    /// (null when this sink is the only one: nothing to share).
+    /// </summary>
+    void Offer(ChannelMessage message, Response? encoded);
 
     /// <summary>
     /// The channel's head as last read from its grain: anything up to it that was not delivered is missing. With

@@ -67,7 +67,7 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
                 var more = session.Buffer.Count > 0;
                 writer.WriteOptions = more ? BufferHint : null;
                 var cursor = cursors[signal.Channel];
-                if (signal.Message is { } message) await OnMessageAsync(cursor, message, writer, cancellationToken);
+                if (signal.Message is { } message) await OnMessageAsync(cursor, message, signal.Encoded, writer, cancellationToken);
                 else if (signal.Head is { } head) await OnHeadAsync(cursor, head, signal.Restarted, writer, cancellationToken);
                 unflushed |= more;
                 if (unflushed && session.Buffer.Count == 0)
@@ -109,7 +109,7 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
         return new Start(cursor, page, Resume.Unrecoverable);
     }
 
-    private async Task OnMessageAsync(ChannelCursor cursor, ChannelMessage message, IServerStreamWriter<Response> writer, CancellationToken ct)
+    private async Task OnMessageAsync(ChannelCursor cursor, ChannelMessage message, Response? encoded, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
         var step = ResumeRules.OnLive(cursor, message);
         if (step == LiveStep.AskHead)
@@ -131,7 +131,7 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
             metrics.DuplicateDropped(); // already delivered (history fill or a redelivery), or late
             return;
         }
-        await SendAsync(cursor, message, live: true, writer, ct);
+        await SendAsync(cursor, message, live: true, writer, ct, encoded);
     }
 
     /// <summary>Tail loss: fills what the head says is overdue (<see cref="ResumeRules.FillTarget"/>).</summary>
@@ -174,11 +174,11 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
         }
     }
 
-    private async Task SendAsync(ChannelCursor cursor, ChannelMessage message, bool live, IServerStreamWriter<Response> writer, CancellationToken ct)
+    /// <summary>Writes one message; <paramref name="encoded"/>: a live message's response encoded once for its channel's local subscribers.</summary>
+    private async Task SendAsync(ChannelCursor cursor, ChannelMessage message, bool live, IServerStreamWriter<Response> writer, CancellationToken ct, Response? encoded = null)
     {
-        // A live message is one object for every local subscriber of its channel: encoded once for all of them.
-        var unrecoverable = cursor.TakePendingUnrecoverable();
-        await writer.WriteAsync(live && !unrecoverable ? EncodedResponses.For(message) : EncodedResponses.ToResponse(message, unrecoverable), ct);
+        var unrecoverable = cursor.TakePendingUnrecoverable(); // the flag is this call's alone: never the shared encoding
+        await writer.WriteAsync(encoded is not null && !unrecoverable ? encoded : EncodedResponses.ToResponse(message, unrecoverable), ct);
         cursor.Delivered(message.Offset);
         metrics.Relayed(live, message.PublishedUnixMs);
     }

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Grpc.Core;
+using LongLived.Contracts;
 using LongLived.Contracts.Grains;
 using LongLived.Gateway.Delivery;
 
@@ -37,7 +38,7 @@ public sealed class SubscriberSession : IChannelSink
     /// <summary>Why the session ended, once it has.</summary>
     public Status? EndStatus { get { lock (_ended) return _endStatus; } }
 
-    public void Offer(ChannelMessage message) => Enqueue(new Signal(message.Channel, message, null));
+    public void Offer(ChannelMessage message, Response? encoded) => Enqueue(new Signal(message.Channel, message, null) { Encoded = encoded });
 
     /// <summary>How a session ends when a newer Subscribe of its client id is live (told by EndSession, or by the fence).</summary>
     public static readonly Status Replaced = new(StatusCode.Aborted, "replaced: a newer Subscribe for this client id is live");
@@ -78,5 +79,9 @@ public sealed class SubscriberSession : IChannelSink
     }
 
     /// <summary>A live message, or a head check result (exactly one of the two is set; <see cref="Restarted"/>: after a new activation).</summary>
-    public readonly record struct Signal(string Channel, ChannelMessage? Message, ChannelHead? Head, bool Restarted = false);
+    public readonly record struct Signal(string Channel, ChannelMessage? Message, ChannelHead? Head, bool Restarted = false)
+    {
+        /// <summary>With a live message: its response encoded once for the channel's local subscribers, if it has several.</summary>
+        public Response? Encoded { get; init; }
+    }
 }

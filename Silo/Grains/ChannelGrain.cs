@@ -36,7 +36,7 @@ public sealed class ChannelGrain(
     TimeProvider time,
     [PersistentState("client", StorageNames.Clients)] IPersistentState<ClientState> clientState,
     IOptions<ClientOptions> clientOptions,
-    ILogger<ChannelGrain> logger) : Grain, IChannelGrain, IClientGrain, IGeneratingChannel
+    ILogger<ChannelGrain> logger) : Grain, IChannelGrain, IClientGrain
 {
     private readonly HistoryOptions _history = historyOptions.Value;
     private readonly HistoryRing _ring = new();
@@ -83,7 +83,7 @@ public sealed class ChannelGrain(
             // Only when it generates: one per client otherwise, for nothing (memory per idle client).
             if (generatorOptions.Value.Interval > TimeSpan.Zero)
             {
-                _generator = new DemoGenerator(this, Name, clientId, generatorOptions.Value, ServiceProvider.GetRequiredService<GeneratorClock>(),
+                _generator = new DemoGenerator(GrainContext, Name, clientId, generatorOptions.Value, ServiceProvider.GetRequiredService<GeneratorClock>(),
                     data => AppendAsync(data, null), () => _joins.Any, metrics, time, logger);
             }
         }
@@ -96,7 +96,7 @@ public sealed class ChannelGrain(
     {
         metrics.ChannelDeactivated();
         _joins.Clear();
-        _generator?.Stop();
+        if (_generator is not null) await _generator.Stop(); // a tick under way is no request: Orleans would not wait for it
         if (shutdown.IsLost()) return;
         _ring.TruncateAfter(_storedHead);
         try
@@ -224,8 +224,6 @@ public sealed class ChannelGrain(
         _joins.Leave(gatewayId, join);
         return Task.CompletedTask;
     }
-
-    public Task Generate() => _generator?.TickAsync() ?? Task.CompletedTask;
 
     public Task GatewayGone(string gatewayId, DateTimeOffset notRenewedSince)
     {

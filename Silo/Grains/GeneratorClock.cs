@@ -8,8 +8,8 @@ namespace LongLived.Silo.Grains;
 /// tenth of the silo's CPU at 10,000 channels: .NET walks its timer list on every firing). The interval is cut into
 /// <see cref="Slots"/> slots on the wall clock; each channel generates in its slot (its name's hash), so channels whose
 /// clients connected together do not publish in one burst, and a slot's channels publish together (one wake-up of the
-/// silo and the gateway per slot, not per message). A tick is a one-way call to the channel's grain, so it runs in
-/// the grain's turn like any request.
+/// silo and the gateway per slot, not per message). A tick queues the generator's work on its grain's own scheduler
+/// (<see cref="DemoGenerator"/>).
 /// </summary>
 public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvider time, ILogger<GeneratorClock> logger) : BackgroundService
 {
@@ -84,7 +84,7 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
                 {
                     try
                     {
-                        _ = channel.Generate();
+                        channel.Tick();
                     }
                     catch (Exception ex)
                     {

@@ -1,12 +1,8 @@
-using Orleans.Concurrency;
-
 namespace LongLived.Silo.Grains;
 
 /// <summary>An own channel whose demo generator runs: ticked by this silo's <see cref="GeneratorClock"/>.</summary>
-[Alias("ll.IGeneratingChannel")]
-public interface IGeneratingChannel : IGrainWithStringKey
+public interface IGeneratingChannel
 {
-    /// <summary>Its slot of the interval came: make the messages due.</summary>
-    [OneWay, Alias("Generate")]
-    Task Generate();
+    /// <summary>Its slot of the interval came: queue making the messages due. Called on the clock's loop: must not block.</summary>
+    void Tick();
 }

@@ -8,11 +8,10 @@ namespace LongLived.Tests;
 public sealed class EncodedResponsesTests
 {
     [Fact]
-    public void A_live_message_is_one_response_encoded_once_and_an_unrecoverable_one_is_its_own()
+    public void A_shared_live_message_is_encoded_once_and_an_unrecoverable_one_is_its_own()
     {
         var message = new ChannelMessage("news", 7, "e1", "hello", 1234);
-        var first = EncodedResponses.For(message);
-        Assert.Same(first, EncodedResponses.For(message));
+        var first = EncodedResponses.Encode(message);
         Assert.True(EncodedResponses.TryGetBytes(first, out var bytes));
         Assert.Equal(new Response { Data = "hello", Channel = "news", Offset = 7, Epoch = "e1", PublishTimeUnixMs = 1234 }, Response.Parser.ParseFrom(bytes));
 

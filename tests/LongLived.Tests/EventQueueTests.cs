@@ -96,6 +96,52 @@ public sealed class EventQueueTests(ClusterFixture cluster)
     }
 
     /// <summary>
+    /// Producers that send together (a silo's own channels tick a hundred at a time) share the queue's calls, one batch
+    /// per stream, and each stream keeps its order. One call per event was most of the cost of a live message.
+    /// </summary>
+    [Fact]
+    public async Task Batches_sent_together_share_calls_and_keep_each_streams_order()
+    {
+        var queue = Queue();
+        var outbox = new EventQueueOutbox(queue);
+        var streams = Enumerable.Range(0, 10).Select(i => StreamId.Create("probe", $"s{i}")).ToArray();
+        // Three producers per stream (channels sending to one gateway's stream), each sending its events in order and
+        // waiting for each send, as a channel grain does; all at once.
+        await Task.WhenAll(streams.SelectMany(stream => Enumerable.Range(0, 3).Select(producer => Task.Run(async () =>
+        {
+            for (var n = 1; n <= 50; n++) await outbox.Queue(new EventBatch(stream, [$"{producer}:{n}"], null));
+        }))));
+
+        var read = await queue.Read(0, 2000, TimeSpan.Zero, CancellationToken.None);
+        foreach (var stream in streams)
+        {
+            var events = read.Where(b => b.StreamId == stream).SelectMany(b => b.Events).Cast<string>().ToList();
+            for (var producer = 0; producer < 3; producer++)
+            {
+                Assert.Equal(Enumerable.Range(1, 50).Select(n => $"{producer}:{n}"), events.Where(e => e.StartsWith($"{producer}:")));
+            }
+        }
+        Assert.Equal(1500, read.Sum(b => b.Events.Count));
+        Assert.True(read.Length < 1500, $"{read.Length} batches for 1,500 events: no call carried two events of one stream");
+    }
+
+    /// <summary>
+    /// Several batches in one call are taken all or none: a clear refusal, never a part.
+    /// </summary>
+    [Fact]
+    public async Task A_call_of_several_batches_that_do_not_all_fit_is_refused_whole()
+    {
+        await using var own = await OwnCluster.StartAsync(["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId=full-{Guid.NewGuid():N}"],
+            silo: ["--Orleans:StreamQueueCapacity=3"]);
+        var queue = own.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IEventQueueGrain>($"{DeliveryStreams.Provider}/99");
+        await queue.Enqueue(Batch(0));
+        var refused = await Assert.ThrowsAsync<QueueFullException>(() => queue.EnqueueMany([Batch(1), Batch(2), Batch(3)]));
+        Assert.Contains("3 refused", refused.Message);
+        Assert.Equal([0], (await queue.Read(0, 10, TimeSpan.Zero, CancellationToken.None)).Select(b => (int)b.Events[0]));
+        await queue.EnqueueMany([Batch(1), Batch(2)]); // these fit
+    }
+
+    /// <summary>
     /// A gateway that died leaves its delivery calls unanswered until Orleans drops it (one to two minutes). Orleans'
     /// own queue cache then stopped reading the queue once the dead consumer's batches filled it, so every other
     /// gateway with a stream on that queue got nothing live either (and the queue filled and refused events).
@@ -201,7 +247,7 @@ public sealed class EventQueueTests(ClusterFixture cluster)
         public ManualResetEventSlim Release { get; } = new();
         public long Fence => 0;
 
-        public void Offer(ChannelMessage message)
+        public void Offer(ChannelMessage message, LongLived.Contracts.Response? encoded)
         {
             if (Entered.IsSet) return;
             Entered.Set();

@@ -12,10 +12,9 @@ public sealed class GeneratorClockTests
     {
         public List<DateTimeOffset> Ticks { get; } = [];
 
-        public Task Generate()
+        public void Tick()
         {
             lock (Ticks) Ticks.Add(DateTimeOffset.UtcNow);
-            return Task.CompletedTask;
         }
     }
 
