@@ -68,7 +68,7 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
     {
         var i = queueId.GetNumericId();
         if (Volatile.Read(ref _outboxes[i]) is { } outbox) return outbox;
-        Interlocked.CompareExchange(ref _outboxes[i], new EventQueueOutbox(Queue(queueId)), null); // one per queue: it orders the sends
+        Interlocked.CompareExchange(ref _outboxes[i], new EventQueueOutbox(Queue(queueId), Key(queueId), _options.QueueCapacity), null); // one per queue: it orders the sends
         return _outboxes[i]!;
     }
 

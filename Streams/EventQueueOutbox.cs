@@ -5,10 +5,11 @@ namespace LongLived.Streams;
 /// call together, one <see cref="EventBatch"/> per stream (a group commit, as the Redis log does). Producers that
 /// publish together (a silo's own channels tick in 100 slots a second, a hundred at a time at 10,000 clients) then cost
 /// the queue grain and its pulling agent one call and one event per stream, not one per producer. Ordering per stream
-/// holds: one call in flight per queue, batches in the order they came. Memory is bounded by the producers: each waits
-/// for its send before it sends again.
+/// holds: one call in flight per queue, batches in the order they came. Producers need not wait for their sends; memory
+/// is bounded: past <paramref name="capacity"/> events waiting for the next call (the queue does not answer), a batch is
+/// refused at once with <see cref="QueueFullException"/>.
 /// </summary>
-public sealed class EventQueueOutbox(IEventQueueGrain queue) : IThreadPoolWorkItem
+public sealed class EventQueueOutbox(IEventQueueGrain queue, string name, int capacity) : IThreadPoolWorkItem
 {
     private readonly Lock _lock = new();
     private Send? _next; // what the next call carries; null when nothing waits
@@ -19,6 +20,11 @@ public sealed class EventQueueOutbox(IEventQueueGrain queue) : IThreadPoolWorkIt
     {
         lock (_lock)
         {
+            if (_next is { } waiting && waiting.Events >= capacity)
+            {
+                return Task.FromException(new QueueFullException(
+                    $"stream queue {name}: {waiting.Events} events wait for its last call to return (the queue does not answer): event refused"));
+            }
             var send = _next ??= new Send();
             send.Add(batch);
             // Not sent from here: the call goes out once the thread pool gets to it, behind the work already queued, so

@@ -177,35 +177,47 @@ internal sealed class ChannelJoins(ChannelGrain owner)
         return null;
     }
 
-    /// <summary>The batch to each joined gateway, once; a gateway whose lease ran out (it died without leaving) is dropped.</summary>
-    public Task DeliverAsync(DeliveryBatch delivery)
+    /// <summary>
+    /// Queues the batch to each joined gateway, once; a gateway whose lease ran out (it died without leaving) is dropped.
+    /// Not awaited: the stream queue's outbox sends a channel's batches in the order they were queued, and a failed send is
+    /// handled when it fails, in this grain's turn.
+    /// </summary>
+    public void Deliver(DeliveryBatch delivery)
     {
-        if (_gateways.Count == 0) return Task.CompletedTask;
+        if (_gateways.Count == 0) return;
         DropExpired();
-        return _gateways.Count switch
-        {
-            0 => Task.CompletedTask,
-            1 => SendAsync(_gateways[0], delivery),
-            _ => Task.WhenAll(_gateways.Select(joined => SendAsync(joined, delivery))),
-        };
+        foreach (var joined in _gateways) Send(joined, delivery);
     }
 
-    private async Task SendAsync(Joined joined, DeliveryBatch delivery)
+    private void Send(Joined joined, DeliveryBatch delivery)
     {
+        Task sent;
         try
         {
-            await Queues.SendAsync(joined.Stream, delivery);
+            sent = Queues.SendAsync(joined.Stream, delivery);
         }
         catch (Exception ex)
         {
-            // The stream is only the fast path: the gateways are told to look at the head and fill what they lack from
-            // history (this may have been the channel's last message for a while: no later one would show the hole).
-            // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
-            NoticeFailedSend();
-            if (!SendFailures.ShouldLog(out var more)) return;
-            Logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways are told to fill them from history",
-                Channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);
+            SendFailed(ex, joined, delivery);
+            return;
         }
+        if (sent.IsCompleted && !sent.IsFaulted) return;
+        sent.ContinueWith(static (task, state) =>
+        {
+            var (joins, joined, delivery) = ((ChannelJoins, Joined, DeliveryBatch))state!;
+            joins.SendFailed(task.Exception!.GetBaseException(), joined, delivery);
+        }, (this, joined, delivery), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Current);
+    }
+
+    private void SendFailed(Exception ex, Joined joined, DeliveryBatch delivery)
+    {
+        // The stream is only the fast path: the gateways are told to look at the head and fill what they lack from
+        // history (this may have been the channel's last message for a while: no later one would show the hole).
+        // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
+        NoticeFailedSend();
+        if (!SendFailures.ShouldLog(out var more)) return;
+        Logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways are told to fill them from history",
+            Channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);
     }
 
     private sealed class Joined(GatewayRoute route, StreamId stream)

@@ -20,9 +20,19 @@ public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier)
     public StreamId Stream(GatewayRoute gateway, string channel) =>
         _streams.GetOrAdd(DeliveryStreams.Key(gateway, channel), key => StreamId.Create(DeliveryStreams.GatewayNamespace, key));
 
-    public async Task SendAsync(StreamId stream, DeliveryBatch batch)
+    /// <summary>
+    /// Queues <paramref name="batch"/>: with the event-driven provider it is in its queue's outbox, in order, when this
+    /// returns (the task completes when it is sent).
+    /// </summary>
+    public Task SendAsync(StreamId stream, DeliveryBatch batch) =>
+        _adapter is { } adapter ? Queue(adapter, stream, batch) : CreateAndSendAsync(stream, batch);
+
+    private async Task CreateAndSendAsync(StreamId stream, DeliveryBatch batch)
     {
-        var adapter = _adapter ??= await services.GetRequiredKeyedService<IQueueAdapterFactory>(DeliveryStreams.Provider).CreateAdapter(CancellationToken.None);
-        await adapter.QueueMessageBatchAsync(stream, [batch], null, RequestContextExtensions.Export(copier));
+        _adapter ??= await services.GetRequiredKeyedService<IQueueAdapterFactory>(DeliveryStreams.Provider).CreateAdapter(CancellationToken.None);
+        await Queue(_adapter, stream, batch);
     }
+
+    private Task Queue(IQueueAdapter adapter, StreamId stream, DeliveryBatch batch) =>
+        adapter.QueueMessageBatchAsync(stream, [batch], null, RequestContextExtensions.Export(copier));
 }
