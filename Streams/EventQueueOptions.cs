@@ -9,7 +9,10 @@ public sealed class EventQueueOptions
     /// <summary>How long a read of an empty queue waits for a batch before it returns none (under the 30 s call timeout).</summary>
     public TimeSpan ReadWait { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Batches a queue holds before it refuses more (<see cref="QueueFullException"/>): bounded memory.</summary>
+    /// <summary>
+    /// Batches a queue holds before it refuses more, and events a process's <see cref="EventQueueOutbox"/> holds for a
+    /// queue that does not answer (<see cref="QueueFullException"/>): bounded memory.
+    /// </summary>
     public int QueueCapacity { get; set; } = 65_536;
 
     /// <summary>
