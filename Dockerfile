@@ -13,7 +13,7 @@ COPY Contracts/Contracts.csproj Contracts/
 COPY Channelz/Channelz.csproj Channelz/
 COPY Client/LongLived.Client.csproj Client/
 COPY Streams/Streams.csproj Streams/
-COPY Hosting/Hosting.csproj Hosting/
+COPY Hosting/Hosting.csproj Hosting/ServerRuntime.props Hosting/
 COPY Silo/Silo.csproj Silo/
 COPY Gateway/Gateway.csproj Gateway/
 COPY Emulator/Emulator.csproj Emulator/

@@ -42,15 +42,21 @@ public sealed class ChannelzInterceptor : Interceptor
     {
         public WriteOptions? WriteOptions { get => inner.WriteOptions; set => inner.WriteOptions = value; }
 
-        public async Task WriteAsync(T message)
+        public Task WriteAsync(T message) => Counted(inner.WriteAsync(message));
+
+        public Task WriteAsync(T message, CancellationToken cancellationToken) => Counted(inner.WriteAsync(message, cancellationToken));
+
+        // Most writes complete at once (they only buffer): counted without an async frame per message.
+        private Task Counted(Task write)
         {
-            await inner.WriteAsync(message);
+            if (!write.IsCompletedSuccessfully) return CountedAsync(write);
             socket.MessageSent();
+            return write;
         }
 
-        public async Task WriteAsync(T message, CancellationToken cancellationToken)
+        private async Task CountedAsync(Task write)
         {
-            await inner.WriteAsync(message, cancellationToken);
+            await write;
             socket.MessageSent();
         }
     }
