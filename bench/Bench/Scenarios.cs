@@ -146,6 +146,27 @@ public static class Scenarios
             double best = 0;
             foreach (var rate in rates)
             {
+                var (delivered, p99, cpuMicros, seconds) = await StepAsync(rate, $"{key} {side} {rate}/s");
+                figures.Add($"delivered {side}{(gateways == 1 ? " 1 gw" : "")}", (double)rate * subscribers, delivered);
+                figures.Add($"p99 {side}{(gateways == 1 ? " 1 gw" : "")}", (double)rate * subscribers, p99);
+                cpuAt[(bare, rate)] = cpuMicros;
+                if (p99 > 100 || delivered < 0.9 * rate * subscribers * step.TotalSeconds / seconds) break;
+                best = delivered;
+                if (!bare) productBest = rate;
+            }
+            figures[bare ? $"{key}.bareDeliveriesPerSec" : $"{key}.deliveriesPerSec"] = best;
+            // CPU per delivery is compared at one rate (the product's best); one 5 s step of it moved ±15 % between runs on
+            // these shared cores, so that rate gets two more windows on each side and the median of the three counts.
+            var again = bare ? (productBest > 0 ? productBest : rates[0]) : productBest;
+            if (again > 0 && cpuAt.ContainsKey((bare, again)))
+            {
+                var windows = new List<double> { cpuAt[(bare, again)] };
+                for (var i = 0; i < 2; i++) windows.Add((await StepAsync(again, $"{key} {side} {again}/s again")).CpuMicros);
+                cpuAt[(bare, again)] = windows.Order().ElementAt(1);
+            }
+
+            async Task<(double Delivered, double P99, double CpuMicros, double Seconds)> StepAsync(int rate, string name)
+            {
                 recorder.Reset();
                 var cpu = deployment.CpuNow();
                 recorder.Measuring = true;
@@ -155,20 +176,13 @@ public static class Scenarios
                 recorder.Measuring = false;
                 var elapsed = watch.Elapsed;
                 var delivered = recorder.Received / elapsed.TotalSeconds;
-                var offered = (double)rate * subscribers;
                 var p99 = recorder.Latency.Percentile(0.99);
                 var processes = deployment.Figures(cpu, elapsed);
                 var cpuMicros = processes.Sum(p => p.Cores) * elapsed.TotalSeconds / Math.Max(recorder.Received, 1) * 1e6;
-                figures.Add($"delivered {side}{(gateways == 1 ? " 1 gw" : "")}", offered, delivered);
-                figures.Add($"p99 {side}{(gateways == 1 ? " 1 gw" : "")}", offered, p99);
-                figures.Processes[$"{key} {side} {rate}/s"] = processes;
-                Console.WriteLine($"  {key} {side} {rate}/s × {subscribers} on {servers}: {delivered:F0} deliveries/s, p99 {p99:F1} ms, {cpuMicros:F1} µs CPU per delivery");
-                cpuAt[(bare, rate)] = cpuMicros;
-                if (p99 > 100 || delivered < 0.9 * offered * step.TotalSeconds / elapsed.TotalSeconds) break;
-                best = delivered;
-                if (!bare) productBest = rate;
+                figures.Processes[name] = processes;
+                Console.WriteLine($"  {name} × {subscribers} on {servers}: {delivered:F0} deliveries/s, p99 {p99:F1} ms, {cpuMicros:F1} µs CPU per delivery");
+                return (delivered, p99, cpuMicros, elapsed.TotalSeconds);
             }
-            figures[bare ? $"{key}.bareDeliveriesPerSec" : $"{key}.deliveriesPerSec"] = best;
         }
         var compareAt = productBest > 0 ? productBest : rates[0];
         figures[$"{key}.cpuMicrosPerDelivery"] = cpuAt.GetValueOrDefault((false, compareAt));
