@@ -359,21 +359,33 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         /// <summary>News the head check has not checked yet (it may still be too recent to be quiet).</summary>
         internal bool HasUncheckedNews => Volatile.Read(ref HeardAt) > _checkedHeardAt;
 
-        private ChannelPosition? _seen;
+        // The newest position seen, as its parts: a live message must not store a new object here (a position and its
+        // epoch string, freshly deserialized, per message), or every channel's would survive each gen0 collection.
+        private string? _seenEpoch;
+        private ulong _seenOffset;
         private readonly Lock _seenLock = new();
 
         /// <summary>
         /// The newest position seen here, live or by a head check (null: none yet). Offsets the grain stored once: if
         /// its log later holds less in the same epoch, storage lost them (<see cref="IChannelGrain.Join"/>).
         /// </summary>
-        internal ChannelPosition? Seen => Volatile.Read(ref _seen);
+        internal ChannelPosition? Seen
+        {
+            get
+            {
+                lock (_seenLock) return _seenEpoch is null ? null : new ChannelPosition(_seenOffset, _seenEpoch);
+            }
+        }
 
         /// <summary>Records a position: a newer offset, another epoch, or (<paramref name="replace"/>) the grain's own head.</summary>
         internal void Saw(string epoch, ulong offset, bool replace)
         {
             lock (_seenLock)
             {
-                if (replace || _seen is null || _seen.Epoch != epoch || offset > _seen.Offset) Volatile.Write(ref _seen, new ChannelPosition(offset, epoch));
+                var sameEpoch = _seenEpoch == epoch;
+                if (!replace && sameEpoch && offset <= _seenOffset) return;
+                if (!sameEpoch) _seenEpoch = epoch; // an equal epoch keeps the string already held
+                _seenOffset = offset;
             }
         }
 

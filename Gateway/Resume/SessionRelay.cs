@@ -62,20 +62,28 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
             // (BufferHint); once the buffer is empty, whatever was buffered is flushed (a queued signal need not write).
             var response = call.GetHttpContext().Response;
             var unflushed = false; // a write with the hint may sit in the response buffer
-            await foreach (var signal in session.Buffer.ReadAllAsync(cancellationToken))
+            var buffer = session.Buffer;
+            using (session.StopReadsOn(cancellationToken))
             {
-                var more = session.Buffer.Count > 0;
-                writer.WriteOptions = more ? BufferHint : null;
-                var cursor = cursors[signal.Channel];
-                if (signal.Message is { } message) await OnMessageAsync(cursor, message, signal.Encoded, writer, cancellationToken);
-                else if (signal.Head is { } head) await OnHeadAsync(cursor, head, signal.Restarted, writer, cancellationToken);
-                unflushed |= more;
-                if (unflushed && session.Buffer.Count == 0)
+                while (await buffer.WaitToReadAsync())
                 {
-                    await response.BodyWriter.FlushAsync(cancellationToken);
-                    unflushed = false;
+                    while (buffer.TryRead(out var signal))
+                    {
+                        var more = buffer.Count > 0;
+                        writer.WriteOptions = more ? BufferHint : null;
+                        var cursor = cursors[signal.Channel];
+                        if (signal.Message is { } message) await OnMessageAsync(cursor, message, signal.Encoded, writer, cancellationToken);
+                        else if (signal.Head is { } head) await OnHeadAsync(cursor, head, signal.Restarted, writer, cancellationToken);
+                        unflushed |= more;
+                        if (unflushed && buffer.Count == 0)
+                        {
+                            await response.BodyWriter.FlushAsync(cancellationToken);
+                            unflushed = false;
+                        }
+                    }
                 }
             }
+            cancellationToken.ThrowIfCancellationRequested(); // reads stop only when it is cancelled
         }
         finally
         {

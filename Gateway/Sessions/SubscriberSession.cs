@@ -16,6 +16,7 @@ public sealed class SubscriberSession : IChannelSink
     private readonly Channel<Signal> _buffer;
     private readonly CancellationTokenSource _ended = new();
     private Status? _endStatus;
+    private volatile bool _readsStopped;
 
     public SubscriberSession(string clientId, IReadOnlyList<string> channels, int capacity, ClientAttempt? attempt = null)
     {
@@ -69,9 +70,21 @@ public sealed class SubscriberSession : IChannelSink
         _ended.Cancel();
     }
 
+    /// <summary>
+    /// Ends the buffer's reads when <paramref name="stop"/> is cancelled: the reader's wait then returns false. The relay
+    /// waits without a token because a cancellable wait allocates a waiter and registers on the token each time it
+    /// waits, once per message for a stream that keeps up (83 % of a fan-out gateway's allocations); this registers once.
+    /// </summary>
+    public CancellationTokenRegistration StopReadsOn(CancellationToken stop) => stop.UnsafeRegister(static state =>
+    {
+        var session = (SubscriberSession)state!;
+        session._readsStopped = true; // before completing: a write refused from now on is not an overflow
+        session._buffer.Writer.TryComplete();
+    }, this);
+
     private void Enqueue(Signal signal)
     {
-        if (!_buffer.Writer.TryWrite(signal))
+        if (!_buffer.Writer.TryWrite(signal) && !_readsStopped)
         {
             // A slow consumer must never slow the others or grow memory: end it; it resumes from its position.
             End(new Status(StatusCode.ResourceExhausted, $"stream buffer full ({_buffer.Reader.Count} messages): consumer too slow, resume from your positions"));

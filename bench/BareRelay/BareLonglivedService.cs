@@ -18,11 +18,17 @@ public sealed class BareLonglivedService(MemoryTopics topics) : Longlived.Longli
         try
         {
             await context.WriteResponseHeadersAsync([]);
+            // The wait takes no token (a cancellable wait allocates and registers each time): the call's end completes the buffer.
+            using var stop = context.CancellationToken.UnsafeRegister(static b => ((Channel<Response>)b!).Writer.TryComplete(), buffer);
+            var reader = buffer.Reader;
             // One flush per drained buffer: while more messages are queued, a write only buffers (BufferHint).
-            await foreach (var message in buffer.Reader.ReadAllAsync(context.CancellationToken))
+            while (await reader.WaitToReadAsync())
             {
-                responseStream.WriteOptions = buffer.Reader.Count > 0 ? BufferHint : null;
-                await responseStream.WriteAsync(message);
+                while (reader.TryRead(out var message))
+                {
+                    responseStream.WriteOptions = reader.Count > 0 ? BufferHint : null;
+                    await responseStream.WriteAsync(message);
+                }
             }
         }
         catch (OperationCanceledException)
