@@ -84,11 +84,17 @@ public static class Scenarios
             await Task.Delay(5000); // every generator started, the JIT warm
             var cpu = deployment.CpuNow();
             var siloRssStart = deployment.Silo?.RssBytes ?? 0;
+            var gcs = deployment.Processes.Select(p => (p.Name, Listener: GcPauses.Start(p.Pid))).ToList();
             recorder.Measuring = true;
             var watch = Stopwatch.StartNew();
             await Task.Delay(duration);
             recorder.Measuring = false;
             var elapsed = watch.Elapsed;
+            foreach (var (name, listener) in gcs)
+            {
+                if (listener is null) continue;
+                using (listener) GcFigures(figures, $"ownChannel.gc.{name}", await listener.StopAsync(), elapsed);
+            }
             var processes = deployment.Figures(cpu, elapsed);
             var cpuSeconds = processes.Sum(p => p.Cores) * elapsed.TotalSeconds;
             var prefix = bare ? "bare" : "";
@@ -121,6 +127,17 @@ public static class Scenarios
         figures["ownChannel.clients"] = clients;
         figures["ownChannel.seconds"] = duration.TotalSeconds;
         return figures;
+    }
+
+    /// <summary>A process's collections while measured: how many, the longest pause, and the share of the time paused.</summary>
+    private static void GcFigures(Figures figures, string key, IReadOnlyList<(int Generation, double Ms)> pauses, TimeSpan elapsed)
+    {
+        figures[$"{key}.collections"] = pauses.Count;
+        figures[$"{key}.gen0Collections"] = pauses.Count(p => p.Generation == 0);
+        figures[$"{key}.maxPauseMs"] = pauses.Count == 0 ? 0 : pauses.Max(p => p.Ms);
+        figures[$"{key}.medianGen0PauseMs"] = pauses.Where(p => p.Generation == 0).Select(p => p.Ms).Order().ElementAtOrDefault(pauses.Count(p => p.Generation == 0) / 2);
+        figures[$"{key}.pausedPercent"] = pauses.Sum(p => p.Ms) / elapsed.TotalMilliseconds * 100;
+        Console.WriteLine($"    {key}: {pauses.Count} collections, gen0 median {figures.Values[$"{key}.medianGen0PauseMs"]:F1} ms, longest {figures.Values[$"{key}.maxPauseMs"]:F1} ms, paused {figures.Values[$"{key}.pausedPercent"]:F2} % of the time");
     }
 
     /// <summary>3. One topic, many subscribers over the gateways, publish rate stepped up until p99 passes 100 ms.</summary>

@@ -29,7 +29,7 @@ public sealed class HistoryRingTests
         }
         Assert.Equal(10, ring.Count);
         var keyed = ring.All().Last(m => m.IdempotencyKey is not null);
-        Assert.Same(keyed, ring.WithKey(keyed.IdempotencyKey!));
+        Assert.Equal(keyed, ring.WithKey(keyed.IdempotencyKey!));
         Assert.Null(ring.WithKey("k5")); // trimmed long ago
     }
 
@@ -48,6 +48,28 @@ public sealed class HistoryRingTests
         var ring = new HistoryRing();
         ring.Add(Message(1));
         Assert.Throws<InvalidOperationException>(() => ring.Add(Message(3)));
+    }
+
+    [Fact]
+    public void The_ring_keeps_a_message_s_fields_not_the_object_appended()
+    {
+        // A retained message object outlives the young generation: with 10,000 channels at 1 msg/s, copying them out
+        // of gen0 made each collection 25–35 ms, and every live message waited through it.
+        var ring = new HistoryRing();
+        var appended = Append(ring);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(appended.IsAlive);
+        Assert.Equal(Message(1, key: "k"), ring.At(1));
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static WeakReference Append(HistoryRing ring)
+        {
+            var message = Message(1, key: "k");
+            ring.Add(message);
+            return new WeakReference(message);
+        }
     }
 
     private static ChannelMessage Message(ulong offset, string? key = null, long publishedUnixMs = 1) =>
