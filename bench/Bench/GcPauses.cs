@@ -20,7 +20,9 @@ public sealed class GcPauses : IDisposable
     {
         var providers = new[] { new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, (long)ClrTraceEventParser.Keywords.GC) };
         _session = new DiagnosticsClient(pid).StartEventPipeSession(providers, requestRundown: false);
-        _reading = Task.Run(() =>
+        // Its own thread: the read blocks for the whole scenario, and a blocked thread-pool thread would starve the load
+        // client that shares this process (its latencies would be ours).
+        _reading = Task.Factory.StartNew(() =>
         {
             using var source = new EventPipeEventSource(_session.EventStream);
             double suspendedAt = -1;
@@ -35,7 +37,7 @@ public sealed class GcPauses : IDisposable
                 generation = -1;
             };
             try { source.Process(); } catch (Exception) { } // the process exited or the session ended
-        });
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>Starts listening to <paramref name="pid"/>; null if its runtime refuses (then no GC figures).</summary>
