@@ -32,7 +32,7 @@ await RunAsync("fanout", 1, async () =>
     figures.Merge(await Scenarios.FanoutAsync(logs, quick ? 1_000 : 10_000, 1, rates, step, settle, "fanout.oneGateway"));
     return figures;
 });
-await RunAsync("history", runs, () => Scenarios.HistoryAsync(logs, quick ? 200 : 500));
+await RunAsync("history", runs, () => Scenarios.HistoryAsync(logs, quick ? 1000 : 2000));
 await RunAsync("failover", 1, () => Scenarios.FailoverAsync(logs, quick ? 1_000 : 10_000));
 
 var report = new Report(mode, label, runs, started, all);
