@@ -132,12 +132,16 @@ public static class Scenarios
     /// <summary>A process's collections while measured: how many, the longest pause, and the share of the time paused.</summary>
     private static void GcFigures(Figures figures, string key, IReadOnlyList<(int Generation, double Ms)> pauses, TimeSpan elapsed)
     {
+        var gen0 = pauses.Where(p => p.Generation == 0).Select(p => p.Ms).Order().ToArray();
+        var longest = pauses.Count == 0 ? 0 : pauses.Max(p => p.Ms);
+        var median = gen0.Length == 0 ? 0 : gen0[gen0.Length / 2];
+        var pausedPercent = pauses.Sum(p => p.Ms) / elapsed.TotalMilliseconds * 100;
         figures[$"{key}.collections"] = pauses.Count;
-        figures[$"{key}.gen0Collections"] = pauses.Count(p => p.Generation == 0);
-        figures[$"{key}.maxPauseMs"] = pauses.Count == 0 ? 0 : pauses.Max(p => p.Ms);
-        figures[$"{key}.medianGen0PauseMs"] = pauses.Where(p => p.Generation == 0).Select(p => p.Ms).Order().ElementAtOrDefault(pauses.Count(p => p.Generation == 0) / 2);
-        figures[$"{key}.pausedPercent"] = pauses.Sum(p => p.Ms) / elapsed.TotalMilliseconds * 100;
-        Console.WriteLine($"    {key}: {pauses.Count} collections, gen0 median {figures.Values[$"{key}.medianGen0PauseMs"]:F1} ms, longest {figures.Values[$"{key}.maxPauseMs"]:F1} ms, paused {figures.Values[$"{key}.pausedPercent"]:F2} % of the time");
+        figures[$"{key}.gen0Collections"] = gen0.Length;
+        figures[$"{key}.maxPauseMs"] = longest;
+        figures[$"{key}.medianGen0PauseMs"] = median;
+        figures[$"{key}.pausedPercent"] = pausedPercent;
+        Console.WriteLine($"    {key}: {pauses.Count} collections, gen0 median {median:F1} ms, longest {longest:F1} ms, paused {pausedPercent:F2} % of the time");
     }
 
     /// <summary>3. One topic, many subscribers over the gateways, publish rate stepped up until p99 passes 100 ms.</summary>
