@@ -2,29 +2,33 @@ namespace LongLived.Bench.BareRelay;
 
 /// <summary>
 /// "data mock for: &lt;id&gt;" on every own channel with a subscriber, every <c>Interval</c> (0: off), spread over the
-/// interval in 100 slots by name hash, as the silo's GeneratorClock spreads them.
+/// interval in <see cref="MemoryTopics.Slots"/> slots by name hash, as the silo's GeneratorClock spreads them. A tick
+/// touches only its slot's channels, and a late tick (a busy machine) publishes every slot whose time has passed, so
+/// none is skipped: the baseline does what the product's clock does, no more.
 /// </summary>
 public sealed class Generator(MemoryTopics topics, IConfiguration configuration) : BackgroundService
 {
-    private const int Slots = 100;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = configuration.GetValue("Interval", TimeSpan.FromSeconds(1));
         if (interval <= TimeSpan.Zero) return;
-        using var timer = new PeriodicTimer(interval / Slots);
-        var slot = 0;
+        var slotTicks = interval.Ticks / MemoryTopics.Slots;
+        var next = DateTime.UtcNow.Ticks / slotTicks + 1; // the next slot to tick, counted from the epoch
+        var due = new List<MemoryTopics.Topic>();
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (!stoppingToken.IsCancellationRequested)
             {
-                foreach (var topic in topics.All)
+                var wait = TimeSpan.FromTicks(next * slotTicks - DateTime.UtcNow.Ticks);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, stoppingToken);
+                var now = DateTime.UtcNow.Ticks / slotTicks;
+                if (now - next >= MemoryTopics.Slots) next = now - MemoryTopics.Slots + 1;
+                for (; next <= now; next++)
                 {
-                    if (!topic.Name.StartsWith("client/", StringComparison.Ordinal) || !topic.HasSubscribers) continue;
-                    if ((topic.Name.GetHashCode() & int.MaxValue) % Slots != slot) continue;
-                    topic.Publish($"data mock for: {topic.Name[7..]}");
+                    topics.Generating((int)(next % MemoryTopics.Slots), due);
+                    foreach (var topic in due) topic.Publish($"data mock for: {topic.Name[7..]}");
+                    due.Clear();
                 }
-                slot = (slot + 1) % Slots;
             }
         }
         catch (OperationCanceledException)

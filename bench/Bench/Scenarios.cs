@@ -85,6 +85,7 @@ public static class Scenarios
             var cpu = deployment.CpuNow();
             var siloRssStart = deployment.Silo?.RssBytes ?? 0;
             var gcs = deployment.Processes.Select(p => (p.Name, Listener: GcPauses.Start(p.Pid))).ToList();
+            var clientCpu = Process.GetCurrentProcess().TotalProcessorTime; // the load client shares the cores: its load is context
             recorder.Measuring = true;
             var watch = Stopwatch.StartNew();
             await Task.Delay(duration);
@@ -95,9 +96,11 @@ public static class Scenarios
                 if (listener is null) continue;
                 using (listener) GcFigures(figures, $"ownChannel.gc.{name}", await listener.StopAsync(), elapsed);
             }
+            var clientCores = (Process.GetCurrentProcess().TotalProcessorTime - clientCpu) / elapsed;
             var processes = deployment.Figures(cpu, elapsed);
             var cpuSeconds = processes.Sum(p => p.Cores) * elapsed.TotalSeconds;
             var prefix = bare ? "bare" : "";
+            figures[bare ? "ownChannel.bareLoadClientCores" : "ownChannel.loadClientCores"] = clientCores;
             figures[bare ? "ownChannel.bareDeliveredRatio" : "ownChannel.deliveredRatio"] = recorder.Received / (clients * elapsed.TotalSeconds);
             figures[bare ? "ownChannel.bareMsgsPerSec" : "ownChannel.msgsPerSec"] = recorder.Received / elapsed.TotalSeconds;
             figures[bare ? "ownChannel.bareCpuSecondsPer10k" : "ownChannel.cpuSecondsPer10k"] = cpuSeconds / Math.Max(recorder.Received, 1) * 10_000;
@@ -122,7 +125,7 @@ public static class Scenarios
                 figures.Add($"p50 {side}", i * 5, windows[i].Percentile(0.50));
             }
             figures.Processes[$"own channel {side} {clients}"] = processes;
-            Console.WriteLine($"  own channel {clients} {side}: {recorder.Received / elapsed.TotalSeconds:F0} msg/s, p50 {recorder.Latency.Percentile(0.5):F2} ms, p99 {recorder.Latency.Percentile(0.99):F2} ms, gaps {recorder.Gaps}, dups {recorder.Duplicates}");
+            Console.WriteLine($"  own channel {clients} {side}: {recorder.Received / elapsed.TotalSeconds:F0} msg/s, p50 {recorder.Latency.Percentile(0.5):F2} ms, p99 {recorder.Latency.Percentile(0.99):F2} ms, gaps {recorder.Gaps}, dups {recorder.Duplicates}; cores: servers {processes.Sum(p => p.Cores):F2}, load client {clientCores:F2}");
         }
         figures["ownChannel.clients"] = clients;
         figures["ownChannel.seconds"] = duration.TotalSeconds;
