@@ -18,7 +18,7 @@ public static class Scenarios
         var figures = new Figures();
         foreach (var n in sizes)
         {
-            foreach (var bare in new[] { false, true })
+            foreach (var bare in Sides)
             {
                 await using var deployment = bare ? await Deployment.BareAsync(logs, TimeSpan.Zero) : await Deployment.ProductAsync(logs, 1, TimeSpan.Zero);
                 using var load = new LoadClient(deployment.Addresses);
@@ -71,11 +71,19 @@ public static class Scenarios
         return figures;
     }
 
+    /// <summary>Both sides, or one (BENCH_SIDES=product|bare) for an experiment that needs only that one.</summary>
+    private static readonly bool[] Sides = Environment.GetEnvironmentVariable("BENCH_SIDES") switch
+    {
+        "product" => [false],
+        "bare" => [true],
+        _ => [false, true],
+    };
+
     /// <summary>2. Own channel at 1 msg/s per client: delivered/offered, latency (and over time), CPU per 10k messages.</summary>
     public static async Task<Figures> OwnChannelAsync(string logs, int clients, TimeSpan duration)
     {
         var figures = new Figures();
-        foreach (var bare in new[] { false, true })
+        foreach (var bare in Sides)
         {
             await using var deployment = bare ? await Deployment.BareAsync(logs, Second) : await Deployment.ProductAsync(logs, 1, Second);
             using var load = new LoadClient(deployment.Addresses);
@@ -86,6 +94,7 @@ public static class Scenarios
             var siloRssStart = deployment.Silo?.RssBytes ?? 0;
             var gcs = deployment.Processes.Select(p => (p.Name, Listener: GcPauses.Start(p.Pid))).ToList();
             var clientCpu = Process.GetCurrentProcess().TotalProcessorTime; // the load client shares the cores: its load is context
+            var (clientGcs, clientPaused) = (GC.CollectionCount(0), GC.GetTotalPauseDuration());
             recorder.Measuring = true;
             var watch = Stopwatch.StartNew();
             await Task.Delay(duration);
@@ -101,6 +110,9 @@ public static class Scenarios
             var cpuSeconds = processes.Sum(p => p.Cores) * elapsed.TotalSeconds;
             var prefix = bare ? "bare" : "";
             figures[bare ? "ownChannel.bareLoadClientCores" : "ownChannel.loadClientCores"] = clientCores;
+            var clientPausedPercent = (GC.GetTotalPauseDuration() - clientPaused) / elapsed * 100;
+            figures[bare ? "ownChannel.bareLoadClientGcPausedPercent" : "ownChannel.loadClientGcPausedPercent"] = clientPausedPercent;
+            Console.WriteLine($"    load client: {GC.CollectionCount(0) - clientGcs} collections, paused {clientPausedPercent:F2} % of the time");
             figures[bare ? "ownChannel.bareDeliveredRatio" : "ownChannel.deliveredRatio"] = recorder.Received / (clients * elapsed.TotalSeconds);
             figures[bare ? "ownChannel.bareMsgsPerSec" : "ownChannel.msgsPerSec"] = recorder.Received / elapsed.TotalSeconds;
             figures[bare ? "ownChannel.bareCpuSecondsPer10k" : "ownChannel.cpuSecondsPer10k"] = cpuSeconds / Math.Max(recorder.Received, 1) * 10_000;
@@ -154,7 +166,7 @@ public static class Scenarios
         // CPU per delivery falls as the rate rises (fixed costs spread, writes batched): compared at the product's best rate.
         var cpuAt = new Dictionary<(bool Bare, int Rate), double>();
         var productBest = 0;
-        foreach (var bare in new[] { false, true })
+        foreach (var bare in Sides)
         {
             await using var deployment = bare ? await Deployment.BareAsync(logs, TimeSpan.Zero) : await Deployment.ProductAsync(logs, gateways, TimeSpan.Zero);
             using var load = new LoadClient(deployment.Addresses);
@@ -262,7 +274,7 @@ public static class Scenarios
         figures["failover.clients"] = clients;
         // The bare side is two independent relays: a moved client only reconnects and subscribes, which is what the load
         // client and the machine allow at best (a bare relay has no history, so its gaps and duplicates mean nothing).
-        foreach (var bare in new[] { false, true })
+        foreach (var bare in Sides)
         {
             await using var deployment = bare ? await Deployment.BareAsync(logs, Second, relays: 2) : await Deployment.ProductAsync(logs, 2, Second);
             using var load = new LoadClient(deployment.Addresses);
