@@ -117,9 +117,15 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
         return new Start(cursor, page, Resume.Unrecoverable);
     }
 
-    private async Task OnMessageAsync(ChannelCursor cursor, ChannelMessage message, Response? encoded, IServerStreamWriter<Response> writer, CancellationToken ct)
+    /// <summary>A live message: the next offset is written at once (no async frame for what is nearly every message); the rest is decided by the rules.</summary>
+    private Task OnMessageAsync(ChannelCursor cursor, ChannelMessage message, Response? encoded, IServerStreamWriter<Response> writer, CancellationToken ct)
     {
         var step = ResumeRules.OnLive(cursor, message);
+        return step == LiveStep.Send ? SendAsync(cursor, message, live: true, writer, ct, encoded) : OnOutOfOrderAsync(cursor, message, step, encoded, writer, ct);
+    }
+
+    private async Task OnOutOfOrderAsync(ChannelCursor cursor, ChannelMessage message, LiveStep step, Response? encoded, IServerStreamWriter<Response> writer, CancellationToken ct)
+    {
         if (step == LiveStep.AskHead)
         {
             var old = cursor.Epoch;
@@ -183,10 +189,23 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
     }
 
     /// <summary>Writes one message; <paramref name="encoded"/>: a live message's response encoded once for its channel's local subscribers.</summary>
-    private async Task SendAsync(ChannelCursor cursor, ChannelMessage message, bool live, IServerStreamWriter<Response> writer, CancellationToken ct, Response? encoded = null)
+    private Task SendAsync(ChannelCursor cursor, ChannelMessage message, bool live, IServerStreamWriter<Response> writer, CancellationToken ct, Response? encoded = null)
     {
         var unrecoverable = cursor.TakePendingUnrecoverable(); // the flag is this call's alone: never the shared encoding
-        await writer.WriteAsync(encoded is not null && !unrecoverable ? encoded : EncodedResponses.ToResponse(message, unrecoverable), ct);
+        var write = writer.WriteAsync(encoded is not null && !unrecoverable ? encoded : EncodedResponses.ToResponse(message, unrecoverable), ct);
+        if (!write.IsCompletedSuccessfully) return SentAsync(write, cursor, message, live); // a write that waits (flow control), or failed
+        Sent(cursor, message, live);
+        return Task.CompletedTask;
+    }
+
+    private async Task SentAsync(Task write, ChannelCursor cursor, ChannelMessage message, bool live)
+    {
+        await write;
+        Sent(cursor, message, live);
+    }
+
+    private void Sent(ChannelCursor cursor, ChannelMessage message, bool live)
+    {
         cursor.Delivered(message.Offset);
         metrics.Relayed(live, message.PublishedUnixMs);
     }
