@@ -100,19 +100,21 @@ public static class Scenarios
             await Task.Delay(duration);
             recorder.Measuring = false;
             var elapsed = watch.Elapsed;
+            // Read before the GC listeners stop: ending their sessions is the bench's own work, outside the window (both sides).
+            var clientCores = (Process.GetCurrentProcess().TotalProcessorTime - clientCpu) / elapsed;
+            var clientCollections = GC.CollectionCount(0) - clientGcs;
+            var clientPausedPercent = (GC.GetTotalPauseDuration() - clientPaused) / elapsed * 100;
+            var processes = deployment.Figures(cpu, elapsed);
             foreach (var (name, listener) in gcs)
             {
                 if (listener is null) continue;
                 using (listener) GcFigures(figures, $"ownChannel.gc.{name}", await listener.StopAsync(), elapsed);
             }
-            var clientCores = (Process.GetCurrentProcess().TotalProcessorTime - clientCpu) / elapsed;
-            var processes = deployment.Figures(cpu, elapsed);
             var cpuSeconds = processes.Sum(p => p.Cores) * elapsed.TotalSeconds;
             var prefix = bare ? "bare" : "";
             figures[bare ? "ownChannel.bareLoadClientCores" : "ownChannel.loadClientCores"] = clientCores;
-            var clientPausedPercent = (GC.GetTotalPauseDuration() - clientPaused) / elapsed * 100;
             figures[bare ? "ownChannel.bareLoadClientGcPausedPercent" : "ownChannel.loadClientGcPausedPercent"] = clientPausedPercent;
-            Console.WriteLine($"    load client: {GC.CollectionCount(0) - clientGcs} collections, paused {clientPausedPercent:F2} % of the time");
+            Console.WriteLine($"    load client: {clientCollections} collections, paused {clientPausedPercent:F2} % of the time");
             figures[bare ? "ownChannel.bareDeliveredRatio" : "ownChannel.deliveredRatio"] = recorder.Received / (clients * elapsed.TotalSeconds);
             figures[bare ? "ownChannel.bareMsgsPerSec" : "ownChannel.msgsPerSec"] = recorder.Received / elapsed.TotalSeconds;
             figures[bare ? "ownChannel.bareCpuSecondsPer10k" : "ownChannel.cpuSecondsPer10k"] = cpuSeconds / Math.Max(recorder.Received, 1) * 10_000;
