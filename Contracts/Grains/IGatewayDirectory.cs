@@ -24,4 +24,8 @@ public interface IGatewayDirectory : IGrainWithIntegerKey
     /// <summary>The ids of the gateways whose lease runs: each silo reads them to keep joins of live gateways (see <c>LiveGateways</c>).</summary>
     [Alias("LiveIds")]
     Task<IReadOnlyList<string>> LiveIds();
+
+    /// <summary>The observer of gateway <paramref name="gatewayId"/> if its lease runs, else null: where a silo delivers to it with <c>Orleans:Delivery=observer</c>.</summary>
+    [Alias("Observer")]
+    Task<IGatewayObserver?> Observer(string gatewayId);
 }

@@ -2,7 +2,10 @@ using Orleans.Concurrency;
 
 namespace LongLived.Contracts.Grains;
 
-/// <summary>Implemented by each gateway; lets a client grain end a session wherever it lives, and a channel grain say it restarted.</summary>
+/// <summary>
+/// Implemented by each gateway; lets a client grain end a session wherever it lives, a channel grain say it restarted,
+/// and, with <c>Orleans:Delivery=observer</c>, a silo deliver batches without a stream.
+/// </summary>
 [Alias("ll.IGatewayObserver")]
 public interface IGatewayObserver : IGrainObserver
 {
@@ -23,4 +26,13 @@ public interface IGatewayObserver : IGrainObserver
     /// </summary>
     [OneWay, Alias("DeliveryMissed")]
     Task DeliveryMissed(string gatewayId, uint shard);
+
+    /// <summary>
+    /// Batches of channels this gateway joined, from one silo, in the order its channels queued them: the delivery path
+    /// of <c>Orleans:Delivery=observer</c> (beside the delivery streams, to measure them against). Not one-way: the
+    /// silo's outbox sends its next call when this one returns, so what queues meanwhile rides along, and a gateway
+    /// that does not answer fills a bounded outbox rather than a silo's send queue.
+    /// </summary>
+    [Alias("Deliver")]
+    Task Deliver([Immutable] DeliveryBatch[] batches);
 }

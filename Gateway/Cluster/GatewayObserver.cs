@@ -30,6 +30,18 @@ public sealed class GatewayObserver : IGatewayObserver
     /// <summary>One of this gateway's delivery streams lost batches in a silo's cache (the shard).</summary>
     public event Action<uint>? DeliveryStreamMissed;
 
+    /// <summary>A silo delivered a batch (<c>Orleans:Delivery=observer</c>).</summary>
+    public event Action<DeliveryBatch>? Delivered;
+
+    public Task Deliver(DeliveryBatch[] batches)
+    {
+        if (Delivered is { } delivered)
+        {
+            foreach (var batch in batches) delivered(batch);
+        }
+        return Task.CompletedTask;
+    }
+
     public Task DeliveryMissed(string gatewayId, uint shard)
     {
         if (gatewayId == GatewayId) DeliveryStreamMissed?.Invoke(shard);

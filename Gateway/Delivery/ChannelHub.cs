@@ -3,6 +3,7 @@ using LongLived.Contracts.Grains;
 using LongLived.Gateway.Options;
 using Microsoft.Extensions.Options;
 using Orleans.Streams;
+using LongLived.Streams.Hosting;
 using LongLived.Gateway.Operations;
 using LongLived.Gateway.Cluster;
 
@@ -14,7 +15,7 @@ namespace LongLived.Gateway.Delivery;
 /// gateway's few delivery streams (<see cref="DeliveryStreams"/>), and goes to each local subscriber's buffer. Stream
 /// subscriptions: <c>Gateway:DeliveryShards</c>, however many clients and channels.
 /// </summary>
-public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer, DrainSignal drain, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<ChannelHub> logger)
+public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer, DeliveryStreamOptions delivery, DrainSignal drain, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<ChannelHub> logger)
     : IHostedService
 {
     /// <summary>A join or head read that takes longer (a silo that just died) is abandoned: the next round tries again.</summary>
@@ -67,12 +68,20 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _shards = new StreamSubscriptionHandle<DeliveryBatch>?[Route.Shards];
         observer.Restarted += OnChannelRestarted;
-        observer.DeliveryStreamMissed += shard => CheckStream(shard, "batches left a silo's stream cache before this gateway took them");
-        await EnsureSubscribedAsync();
+        if (delivery.ByObserver)
+        {
+            observer.Delivered += OnDelivery;
+        }
+        else
+        {
+            _shards = new StreamSubscriptionHandle<DeliveryBatch>?[Route.Shards];
+            observer.DeliveryStreamMissed += shard => CheckStream(shard, "batches left a silo's stream cache before this gateway took them");
+            await EnsureSubscribedAsync();
+        }
         await RegisterAsync();
-        logger.LogInformation("Gateway {Gateway} receives on {Shards} delivery streams", Route.GatewayId, Route.Shards);
+        if (delivery.ByObserver) logger.LogInformation("Gateway {Gateway} receives on its observer (Orleans:Delivery=observer)", Route.GatewayId);
+        else logger.LogInformation("Gateway {Gateway} receives on {Shards} delivery streams", Route.GatewayId, Route.Shards);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -306,6 +315,12 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
 
     private Task OnDeliveryAsync(DeliveryBatch batch, StreamSequenceToken? token)
     {
+        OnDelivery(batch);
+        return Task.CompletedTask;
+    }
+
+    private void OnDelivery(DeliveryBatch batch)
+    {
         // A batch is one channel's; a channel no longer here (left a moment ago) is simply not delivered.
         if (batch.Messages.Length > 0 && _channels.TryGetValue(batch.Messages[0].Channel, out var entry))
         {
@@ -313,7 +328,6 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
             entry.Saw(batch.Messages[^1].Epoch, batch.Messages[^1].Offset, replace: false);
             foreach (var message in batch.Messages) entry.Deliver(message);
         }
-        return Task.CompletedTask;
     }
 
     /// <summary>A channel with local subscribers.</summary>

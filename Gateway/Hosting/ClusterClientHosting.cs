@@ -21,6 +21,7 @@ public static class ClusterClientHosting
         var clusterTls = builder.Configuration.Read<ClusterTlsOptions>(ClusterTlsOptions.Section);
         var connection = new ClusterConnection();
         builder.Services.AddSingleton(connection);
+        builder.Services.AddSingleton(streams);
         builder.Services.AddSingleton<GatewayObserver>();
         builder.UseOrleansClient(client =>
         {

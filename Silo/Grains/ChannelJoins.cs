@@ -194,7 +194,7 @@ internal sealed class ChannelJoins(ChannelGrain owner)
         Task sent;
         try
         {
-            sent = Queues.SendAsync(joined.Stream, delivery);
+            sent = Queues.SendAsync(joined.Route, joined.Stream, delivery);
         }
         catch (Exception ex)
         {

@@ -1,4 +1,5 @@
 using LongLived.Contracts.Grains;
+using LongLived.Streams.Hosting;
 using Orleans.Serialization;
 using Orleans.Streams;
 
@@ -8,24 +9,32 @@ namespace LongLived.Silo.Grains;
 /// Puts a channel's delivery batches on the delivery stream provider's queues, as Orleans' stream producer does
 /// (<see cref="IQueueAdapter.QueueMessageBatchAsync"/> with the caller's request context), but once per silo: a grain's
 /// <c>GetStream</c> gives every channel activation its own stream directory and stream objects, about a kilobyte per
-/// client at 10,000 clients, for a producer that only makes this call.
+/// client at 10,000 clients, for a producer that only makes this call. With <c>Orleans:Delivery=observer</c> the batches
+/// go to the gateway's outbox on this silo instead (<see cref="GatewayOutbox"/>).
 /// </summary>
-public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier)
+public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier, IGrainFactory grains, DeliveryStreamOptions options)
 {
     private IQueueAdapter? _adapter; // kept once made: a failure to make it fails that send and is tried again by the next
     // One StreamId (and its key bytes) per gateway shard, shared by every channel joined to it, instead of one per join
     // (memory per client).
     private readonly BoundedMap<string, StreamId> _streams = new(4096, StringComparer.Ordinal);
+    private readonly BoundedMap<string, GatewayOutbox> _outboxes = new(1024, StringComparer.Ordinal);
 
     public StreamId Stream(GatewayRoute gateway, string channel) =>
         _streams.GetOrAdd(DeliveryStreams.Key(gateway, channel), key => StreamId.Create(DeliveryStreams.GatewayNamespace, key));
 
     /// <summary>
-    /// Queues <paramref name="batch"/>: with the event-driven provider it is in its queue's outbox, in order, when this
-    /// returns (the task completes when it is sent).
+    /// Queues <paramref name="batch"/> for <paramref name="gateway"/> on <paramref name="stream"/>: it is in its queue's
+    /// (or the gateway's) outbox, in order, when this returns (the task completes when it is sent).
     /// </summary>
-    public Task SendAsync(StreamId stream, DeliveryBatch batch) =>
-        _adapter is { } adapter ? Queue(adapter, stream, batch) : CreateAndSendAsync(stream, batch);
+    public Task SendAsync(GatewayRoute gateway, StreamId stream, DeliveryBatch batch)
+    {
+        if (options.ByObserver)
+        {
+            return _outboxes.GetOrAdd(gateway.GatewayId, id => new GatewayOutbox(id, grains, options.StreamQueueCapacity)).Queue(batch, batch.Messages.Length);
+        }
+        return _adapter is { } adapter ? Queue(adapter, stream, batch) : CreateAndSendAsync(stream, batch);
+    }
 
     private async Task CreateAndSendAsync(StreamId stream, DeliveryBatch batch)
     {

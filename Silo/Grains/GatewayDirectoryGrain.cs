@@ -41,6 +41,9 @@ public sealed class GatewayDirectoryGrain(
         return false;
     }
 
+    public Task<IGatewayObserver?> Observer(string gatewayId) =>
+        Task.FromResult(Renewed(gatewayId, time.GetUtcNow()) && state.State.Gateways.TryGetValue(gatewayId, out var entry) ? entry.Gateway : null);
+
     /// <summary>Whether the gateway's lease still runs.</summary>
     private bool Renewed(string gatewayId, DateTimeOffset now) => _expires.GetValueOrDefault(gatewayId) >= now;
 

@@ -15,6 +15,7 @@ public static class ChannelGrainsHosting
         var streams = builder.Configuration.ReadDeliveryStreams();
         builder.Services.Configure<GeneratorOptions>(builder.Configuration.GetSection(GeneratorOptions.Section));
         builder.Services.Configure<ClientOptions>(builder.Configuration.GetSection(ClientOptions.Section));
+        builder.Services.AddSingleton(streams);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SiloMetrics>();
         builder.Services.AddSingleton<GatewayNotices>();

@@ -9,6 +9,15 @@ public sealed class DeliveryStreamOptions
     public const string Section = "Orleans";
     public const string EventDriven = "longlived";
     public const string Memory = "memory";
+    public const string Streams = "streams";
+    public const string Observer = "observer";
+
+    /// <summary>
+    /// "streams": channel grains deliver on Orleans streams (<see cref="StreamProvider"/>). "observer": each silo calls each
+    /// gateway's observer with what its channels queued (no stream, no pulling agent): a bench option, to measure what the
+    /// streams cost.
+    /// </summary>
+    public string Delivery { get; set; } = Streams;
 
     /// <summary>"longlived": queues whose reads wait for data (no polling); "memory": Orleans' memory streams, polled.</summary>
     public string StreamProvider { get; set; } = EventDriven;
@@ -40,14 +49,20 @@ public sealed class DeliveryStreamOptions
     /// </summary>
     public TimeSpan StreamCacheAge { get; set; } = TimeSpan.FromMinutes(1);
 
+    public bool ByObserver => string.Equals(Delivery, Observer, StringComparison.OrdinalIgnoreCase);
+
     public bool IsEventDriven => string.Equals(StreamProvider, EventDriven, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Throws for a provider name that is neither.</summary>
+    /// <summary>Throws for a provider or delivery name that is neither.</summary>
     public DeliveryStreamOptions Validated()
     {
         if (!IsEventDriven && !string.Equals(StreamProvider, Memory, StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidOperationException($"Orleans:StreamProvider is \"{StreamProvider}\": use \"{EventDriven}\" (event-driven) or \"{Memory}\" (Orleans memory streams)");
+        }
+        if (!ByObserver && !string.Equals(Delivery, Streams, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"Orleans:Delivery is \"{Delivery}\": use \"{Streams}\" (Orleans streams) or \"{Observer}\" (a call to each gateway's observer)");
         }
         return this;
     }

@@ -1,21 +1,24 @@
 using LongLived.Contracts;
+using LongLived.Streams.Hosting;
 
 namespace LongLived.Tests;
 
 /// <summary>
-/// Both delivery stream providers (<c>Orleans:StreamProvider</c>) carry live messages: with the head check out of the
-/// way (an hour between checks), only the stream can deliver a message while its subscriber waits, and the gateway's
-/// metrics say each was relayed live, none read from history.
+/// Both delivery stream providers (<c>Orleans:StreamProvider</c>), and delivery by the gateway's observer
+/// (<c>Orleans:Delivery=observer</c>), carry live messages: with the head check out of the way (an hour between checks),
+/// only the delivery path can bring a message while its subscriber waits, and the gateway's metrics say each was
+/// relayed live, none read from history.
 /// </summary>
 public sealed class StreamProviderTests
 {
     [Theory]
-    [InlineData("longlived")]
-    [InlineData("memory")]
-    public async Task A_published_message_reaches_subscribers_on_the_stream(string provider)
+    [InlineData("--Orleans:StreamProvider=longlived")]
+    [InlineData("--Orleans:StreamProvider=memory")]
+    [InlineData("--Orleans:Delivery=observer")]
+    public async Task A_published_message_reaches_subscribers_live(string delivery)
     {
         await using var cluster = await OwnCluster.StartAsync(
-            ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId=provider-{Guid.NewGuid():N}", $"--Orleans:StreamProvider={provider}"],
+            ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId=provider-{Guid.NewGuid():N}", delivery],
             silo: ["--Generator:Interval=00:00:00"],
             gateway: ["--Gateway:HeadCheckInterval=01:00:00", "--Gateway:QuietCheckInterval=01:00:00"]);
         var topic = TestStreams.NewId("provider");
@@ -34,6 +37,13 @@ public sealed class StreamProviderTests
             Assert.Equal([1ul, 2ul, 3ul], got.Select(r => r.Offset));
         }
         Assert.Equal((6, 0), await RelayedAsync(cluster));
+    }
+
+    [Fact]
+    public void An_unknown_delivery_path_is_refused_with_the_names_to_use()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => new DeliveryStreamOptions { Delivery = "grpc" }.Validated());
+        Assert.Equal("Orleans:Delivery is \"grpc\": use \"streams\" (Orleans streams) or \"observer\" (a call to each gateway's observer)", error.Message);
     }
 
     /// <summary>Messages the gateway relayed (live, from history), from its /metrics as an operator reads them.</summary>
