@@ -13,7 +13,8 @@ namespace LongLived.Gateway.Delivery;
 /// The channels with local subscribers, and this gateway's delivery streams. The first local subscriber of a channel
 /// joins its grain for the whole gateway and the last one leaves; every message then arrives once, on one of the
 /// gateway's few delivery streams (<see cref="DeliveryStreams"/>), and goes to each local subscriber's buffer. Stream
-/// subscriptions: <c>Gateway:DeliveryShards</c>, however many clients and channels.
+/// subscriptions: <c>Gateway:DeliveryShards</c>, however many clients and channels. With <c>Orleans:Delivery=observer</c>
+/// the messages arrive in calls to the gateway's observer instead (<see cref="GatewayObserver.Delivered"/>).
 /// </summary>
 public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer, DeliveryStreamOptions delivery, DrainSignal drain, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<ChannelHub> logger)
     : IHostedService
