@@ -13,12 +13,18 @@ public abstract class Outbox<TItem>(string name, int capacity) : IThreadPoolWork
     private readonly Lock _lock = new();
     private Send? _next; // what the next call carries; null when nothing waits
     private bool _running; // a call is queued or in flight: it (or the next round of its loop) takes _next
+    private bool _retired; // taken out of use while idle: it queues nothing more
 
     /// <summary>Completes when the call that carried <paramref name="item"/> does; fails as that call failed.</summary>
-    public Task Queue(TItem item, int events)
+    public Task Queue(TItem item, int events) =>
+        TryQueue(item, events) ?? throw new InvalidOperationException($"{name}: the outbox was retired");
+
+    /// <summary>As <see cref="Queue"/>; null when this outbox was retired (<see cref="TryRetire"/>): use a new one.</summary>
+    public Task? TryQueue(TItem item, int events)
     {
         lock (_lock)
         {
+            if (_retired) return null;
             if (_next is { } waiting && waiting.Events >= capacity)
             {
                 return Task.FromException(new QueueFullException(
@@ -35,6 +41,20 @@ public abstract class Outbox<TItem>(string name, int capacity) : IThreadPoolWork
                 ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
             }
             return send.Done.Task;
+        }
+    }
+
+    /// <summary>
+    /// Takes this outbox out of use if it is idle (no call in flight, nothing waiting), so that whoever keeps outboxes
+    /// by receiver can drop it without two outboxes ever sending to one receiver at once (which would break the order).
+    /// </summary>
+    public bool TryRetire()
+    {
+        lock (_lock)
+        {
+            if (_running || _next is not null) return false;
+            _retired = true;
+            return true;
         }
     }
 

@@ -35,10 +35,14 @@ public sealed class GatewayObserver : IGatewayObserver
 
     public Task Deliver(DeliveryBatch[] batches)
     {
-        if (Delivered is { } delivered)
+        // A silo delivering by observer to a gateway that listens on streams: fail the call, so that the silo logs why and
+        // tells the gateway to fill from history, rather than succeed with the messages dropped.
+        if (Delivered is not { } delivered)
         {
-            foreach (var batch in batches) delivered(batch);
+            return Task.FromException(new InvalidOperationException(
+                $"gateway {GatewayId} receives on delivery streams, but a silo delivered by observer: set Orleans:Delivery alike on silos and gateways"));
         }
+        foreach (var batch in batches) delivered(batch);
         return Task.CompletedTask;
     }
 

@@ -3,9 +3,9 @@ using LongLived.Contracts.Grains;
 using LongLived.Gateway.Options;
 using Microsoft.Extensions.Options;
 using Orleans.Streams;
-using LongLived.Streams.Hosting;
 using LongLived.Gateway.Operations;
 using LongLived.Gateway.Cluster;
+using LongLived.Streams.Hosting;
 
 namespace LongLived.Gateway.Delivery;
 
@@ -74,16 +74,16 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         if (delivery.ByObserver)
         {
             observer.Delivered += OnDelivery;
+            logger.LogInformation("Gateway {Gateway} receives on its observer (Orleans:Delivery=observer)", Route.GatewayId);
         }
         else
         {
             _shards = new StreamSubscriptionHandle<DeliveryBatch>?[Route.Shards];
             observer.DeliveryStreamMissed += shard => CheckStream(shard, "batches left a silo's stream cache before this gateway took them");
             await EnsureSubscribedAsync();
+            logger.LogInformation("Gateway {Gateway} receives on {Shards} delivery streams", Route.GatewayId, Route.Shards);
         }
         await RegisterAsync();
-        if (delivery.ByObserver) logger.LogInformation("Gateway {Gateway} receives on its observer (Orleans:Delivery=observer)", Route.GatewayId);
-        else logger.LogInformation("Gateway {Gateway} receives on {Shards} delivery streams", Route.GatewayId, Route.Shards);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -3,8 +3,8 @@ namespace LongLived.Gateway.Delivery;
 /// <summary>
 /// The hub's channels by join id, found with one array read: a delivery batch names the join it is for
 /// (<see cref="Contracts.Grains.DeliveryBatch.Join"/>), so the hub need not hash and compare the channel's name, whose
-/// dictionary bucket, node and key are cold by the time a channel's next message comes (about 9 % of a gateway with
-/// 10,000 own channels). A join id is a sequence that only grows (see <see cref="ChannelHub.HubChannel.JoinId"/>) above
+/// dictionary bucket, node and key are cold by the time a channel's next message comes (that lookup was 4.9 % of a
+/// gateway's samples with 10,000 own channels). A join id is a sequence that only grows (see <see cref="ChannelHub.HubChannel.JoinId"/>) above
 /// a slot in its low <see cref="SlotBits"/> bits. A slot is reused once its channel closed; a batch for an older join
 /// finds another id there (or nothing), and the hub looks the channel up by name, as it did before.
 /// </summary>
@@ -26,7 +26,12 @@ public sealed class JoinSlots
             var slot = _free.Count > 0 ? _free.Pop() : _used <= SlotMask ? _used++ : -1;
             var entry = new ChannelHub.HubChannel(name, (++_sequence << SlotBits) | (slot < 0 ? SlotMask : slot), slot);
             if (slot < 0) return entry;
-            if (slot >= _channels.Length) Array.Resize(ref _channels, Math.Min(_channels.Length * 2, (int)SlotMask + 1));
+            if (slot >= _channels.Length)
+            {
+                var larger = new ChannelHub.HubChannel?[Math.Min(_channels.Length * 2, (int)SlotMask + 1)];
+                Array.Copy(_channels, larger, _channels.Length);
+                Volatile.Write(ref _channels, larger);
+            }
             Volatile.Write(ref _channels[slot], entry);
             return entry;
         }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using LongLived.Contracts.Grains;
 using LongLived.Streams.Hosting;
 using Orleans.Serialization;
@@ -18,7 +19,9 @@ public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier,
     // One StreamId (and its key bytes) per gateway shard, shared by every channel joined to it, instead of one per join
     // (memory per client).
     private readonly BoundedMap<string, StreamId> _streams = new(4096, StringComparer.Ordinal);
-    private readonly BoundedMap<string, GatewayOutbox> _outboxes = new(1024, StringComparer.Ordinal);
+    // By gateway id. Not a BoundedMap: an outbox holds the order of its gateway's batches, so only an idle one may go.
+    private readonly ConcurrentDictionary<string, GatewayOutbox> _outboxes = new(StringComparer.Ordinal);
+    private const int IdleOutboxesKept = 1024;
 
     public StreamId Stream(GatewayRoute gateway, string channel) =>
         _streams.GetOrAdd(DeliveryStreams.Key(gateway, channel), key => StreamId.Create(DeliveryStreams.GatewayNamespace, key));
@@ -29,11 +32,31 @@ public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier,
     /// </summary>
     public Task SendAsync(GatewayRoute gateway, StreamId stream, DeliveryBatch batch)
     {
-        if (options.ByObserver)
-        {
-            return _outboxes.GetOrAdd(gateway.GatewayId, id => new GatewayOutbox(id, grains, options.StreamQueueCapacity)).Queue(batch, batch.Messages.Length);
-        }
+        if (options.ByObserver) return SendToGateway(gateway.GatewayId, batch);
         return _adapter is { } adapter ? Queue(adapter, stream, batch) : CreateAndSendAsync(stream, batch);
+    }
+
+    private Task SendToGateway(string gatewayId, DeliveryBatch batch)
+    {
+        while (true)
+        {
+            if (!_outboxes.TryGetValue(gatewayId, out var outbox))
+            {
+                // Gateway ids are per process, so outboxes of gateways long gone pile up: drop the idle ones now and then.
+                if (_outboxes.Count >= IdleOutboxesKept) DropIdleOutboxes();
+                outbox = _outboxes.GetOrAdd(gatewayId, id => new GatewayOutbox(id, grains, options.StreamQueueCapacity));
+            }
+            if (outbox.TryQueue(batch, batch.Messages.Length) is { } sent) return sent;
+            _outboxes.TryRemove(new KeyValuePair<string, GatewayOutbox>(gatewayId, outbox)); // retired meanwhile
+        }
+    }
+
+    private void DropIdleOutboxes()
+    {
+        foreach (var (id, outbox) in _outboxes)
+        {
+            if (outbox.TryRetire()) _outboxes.TryRemove(new KeyValuePair<string, GatewayOutbox>(id, outbox));
+        }
     }
 
     private async Task CreateAndSendAsync(StreamId stream, DeliveryBatch batch)

@@ -9,20 +9,12 @@ namespace LongLived.Silo.Grains;
 /// </summary>
 internal sealed class GatewayOutbox(string gatewayId, IGrainFactory grains, int capacity) : Outbox<DeliveryBatch>($"gateway {gatewayId}", capacity)
 {
-    private IGatewayObserver? _gateway; // from the directory, asked again after a failed call (the gateway may have registered anew)
+    private IGatewayObserver? _gateway; // from the directory, once it lists the gateway (a gateway's reference never changes)
 
     protected override async Task CallAsync(List<DeliveryBatch> batches, int events)
     {
         var gateway = _gateway ??= await grains.GetGrain<IGatewayDirectory>(0).Observer(gatewayId)
             ?? throw new InvalidOperationException($"gateway {gatewayId} is not in the gateway directory");
-        try
-        {
-            await gateway.Deliver([.. batches]);
-        }
-        catch
-        {
-            _gateway = null;
-            throw;
-        }
+        await gateway.Deliver([.. batches]);
     }
 }

@@ -37,7 +37,7 @@ public sealed class DeliveryStreamOptions
     /// <summary>Event-driven: how long a read of an empty queue waits for an event.</summary>
     public TimeSpan StreamReadWait { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Event-driven: batches a queue holds before it refuses more, and events an outbox holds for a queue that does not answer (bounded memory, a clear error).</summary>
+    /// <summary>Event-driven: batches a queue holds before it refuses more, and events an outbox holds for a queue (or, delivering by observer, a gateway) that does not answer (bounded memory, a clear error).</summary>
     public int StreamQueueCapacity { get; set; } = 65_536;
 
     /// <summary>Event-driven: batches a pulling agent keeps for a consumer that has not taken them yet (a gateway that lags or died).</summary>

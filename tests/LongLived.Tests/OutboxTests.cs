@@ -1,0 +1,58 @@
+using LongLived.Contracts.Grains;
+using LongLived.Gateway.Cluster;
+using LongLived.Streams;
+
+namespace LongLived.Tests;
+
+/// <summary>
+/// The group commit's outbox may be dropped only while idle: a second outbox for the same receiver while the first still
+/// sends would let two calls overtake each other. And a gateway asked to take deliveries it does not listen for says so.
+/// </summary>
+public sealed class OutboxTests
+{
+    /// <summary>An outbox whose calls complete when the test says.</summary>
+    private sealed class HeldOutbox() : Outbox<int>("held", capacity: 100)
+    {
+        public List<List<int>> Calls { get; } = [];
+        public TaskCompletionSource Release { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override Task CallAsync(List<int> items, int events)
+        {
+            lock (Calls) Calls.Add([.. items]);
+            return Release.Task;
+        }
+    }
+
+    [Fact]
+    public async Task A_busy_outbox_is_not_retired_and_an_idle_one_takes_nothing_more()
+    {
+        var outbox = new HeldOutbox();
+        var first = outbox.Queue(1, 1);
+        var second = outbox.Queue(2, 1);
+        Assert.False(outbox.TryRetire()); // a call is in flight, another waits
+
+        outbox.Release.SetResult();
+        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([1, 2], outbox.Calls.SelectMany(c => c));
+
+        for (var i = 0; i < 100 && !outbox.TryRetire(); i++) await Task.Delay(10); // its loop ends just after the last call
+        Assert.Null(outbox.TryQueue(3, 1));
+        var refused = Assert.Throws<InvalidOperationException>(() => { _ = outbox.Queue(3, 1); });
+        Assert.Equal("held: the outbox was retired", refused.Message);
+        Assert.Equal([1, 2], outbox.Calls.SelectMany(c => c));
+    }
+
+    [Fact]
+    public async Task A_gateway_on_streams_refuses_a_delivery_by_observer_and_says_what_to_set()
+    {
+        var gateway = new GatewayObserver(null!); // the cluster client is only used for its reference, not here
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            gateway.Deliver([new DeliveryBatch([new ChannelMessage("c", 1, "e", "d", 0)], Join: 0)]));
+        Assert.Contains("set Orleans:Delivery alike on silos and gateways", error.Message);
+
+        var delivered = new List<DeliveryBatch>();
+        gateway.Delivered += delivered.Add;
+        await gateway.Deliver([new DeliveryBatch([new ChannelMessage("c", 2, "e", "d", 0)])]);
+        Assert.Single(delivered);
+    }
+}
