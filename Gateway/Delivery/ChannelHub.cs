@@ -344,12 +344,11 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         // A batch is one channel's, found by the join it was sent for, or else (a join the grain has not seen yet, or a
         // silo that names none) by name; a channel no longer here (left a moment ago) is simply not delivered.
         if (batch.Messages.Length == 0) return;
-        if ((_slots.Find(batch.Join) ?? (_channels.TryGetValue(batch.Messages[0].Channel, out var named) ? named : null)) is { } entry)
-        {
-            Heard(entry);
-            entry.Saw(batch.Messages[^1].Epoch, batch.Messages[^1].Offset, replace: false);
-            foreach (var message in batch.Messages) entry.Deliver(message);
-        }
+        var entry = _slots.Find(batch.Join);
+        if (entry is null && !_channels.TryGetValue(batch.Messages[0].Channel, out entry)) return;
+        Heard(entry);
+        entry.Saw(batch.Messages[^1].Epoch, batch.Messages[^1].Offset, replace: false);
+        foreach (var message in batch.Messages) entry.Deliver(message);
     }
 
     /// <summary>A channel with local subscribers.</summary>
