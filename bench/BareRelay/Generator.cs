@@ -20,7 +20,8 @@ public sealed class Generator(MemoryTopics topics, IConfiguration configuration)
             while (!stoppingToken.IsCancellationRequested)
             {
                 var wait = TimeSpan.FromTicks(next * slotTicks - DateTime.UtcNow.Ticks);
-                if (wait > TimeSpan.Zero) await Task.Delay(wait, stoppingToken);
+                // Rounded up to whole milliseconds, as the silo's clock: a fraction of one is a delay of 0, and the loop would spin.
+                if (wait > TimeSpan.Zero) await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)), stoppingToken);
                 var now = DateTime.UtcNow.Ticks / slotTicks;
                 if (now - next >= MemoryTopics.Slots) next = now - MemoryTopics.Slots + 1;
                 for (; next <= now; next++)

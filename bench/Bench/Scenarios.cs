@@ -364,7 +364,8 @@ public static class Scenarios
         for (var i = 0; i < total; i++)
         {
             var due = TimeSpan.FromSeconds((double)i / rate);
-            if (due > watch.Elapsed) await Task.Delay(due - watch.Elapsed);
+            // Rounded up to whole milliseconds: a fraction of one is a delay of 0, and the loop would spin on the servers' cores.
+            if (due > watch.Elapsed) await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling((due - watch.Elapsed).TotalMilliseconds)));
             await inFlight.WaitAsync();
             pending.Add(Task.Run(async () =>
             {
