@@ -17,9 +17,9 @@ public interface IGatewayDirectory : IGrainWithIntegerKey
     [Alias("Register")]
     Task<bool> Register(GatewayRoute route, IGatewayObserver gateway, TimeSpan lease);
 
-    /// <summary>The gateways whose lease runs.</summary>
-    [Alias("Live")]
-    Task<IReadOnlyList<IGatewayObserver>> Live();
+    /// <summary>The gateways whose lease runs, by id: a silo tells all of them, or only those a notice is for.</summary>
+    [Alias("Gateways")]
+    Task<Dictionary<string, IGatewayObserver>> Gateways();
 
     /// <summary>The ids of the gateways whose lease runs: each silo reads them to keep joins of live gateways (see <c>LiveGateways</c>).</summary>
     [Alias("LiveIds")]

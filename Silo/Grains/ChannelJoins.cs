@@ -36,7 +36,7 @@ internal sealed class ChannelJoins(ChannelGrain owner)
     private string? _firstJoinedHere;
     private HashSet<string>? _joinedHere;
     private bool _keptActive;
-    private long _failureNoticeAt; // Environment.TickCount64 when the notice of failed sends goes out (0: none waiting)
+    private FailedSends? _failedSends; // made at the first failed send (memory per client)
 
     public IEnumerable<string> GatewayIds => _gateways.Select(g => g.Route.GatewayId);
     public bool Any => _gateways.Count > 0;
@@ -134,25 +134,6 @@ internal sealed class ChannelJoins(ChannelGrain owner)
         }
     }
 
-    /// <summary>
-    /// One notice a second at most per channel, sent a second after the first failure: the gateways' check reads the head
-    /// then, so it covers every send that failed before it. A queue that refuses everything must not multiply into a
-    /// notice to every gateway per failed batch.
-    /// </summary>
-    private void NoticeFailedSend()
-    {
-        var now = Environment.TickCount64;
-        if (now < _failureNoticeAt) return;
-        _failureNoticeAt = now + 1000;
-        _ = TellAfterAsync(TimeSpan.FromSeconds(1));
-    }
-
-    private async Task TellAfterAsync(TimeSpan delay)
-    {
-        await Task.Delay(delay).ConfigureAwait(false);
-        await Notices.TellRestartedAsync(Channel);
-    }
-
     private void RemoveAt(int index)
     {
         Live.Left(_gateways[index].Route.GatewayId, Channel);
@@ -211,12 +192,12 @@ internal sealed class ChannelJoins(ChannelGrain owner)
 
     private void SendFailed(Exception ex, Joined joined, DeliveryBatch delivery)
     {
-        // The stream is only the fast path: the gateways are told to look at the head and fill what they lack from
-        // history (this may have been the channel's last message for a while: no later one would show the hole).
+        // The stream is only the fast path: the gateway is told to look at the head and fill what it lacks from history
+        // (this may have been the channel's last message for a while: no later one would show the hole).
         // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
-        NoticeFailedSend();
+        (_failedSends ??= new FailedSends(Channel, Notices)).Failed(joined.Route.GatewayId);
         if (!SendFailures.ShouldLog(out var more)) return;
-        Logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; the gateways are told to fill them from history",
+        Logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; each such gateway is told to fill them from history",
             Channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);
     }
 

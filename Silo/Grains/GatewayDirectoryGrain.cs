@@ -62,10 +62,10 @@ public sealed class GatewayDirectoryGrain(
         }
     }
 
-    public Task<IReadOnlyList<IGatewayObserver>> Live()
+    public Task<Dictionary<string, IGatewayObserver>> Gateways()
     {
         var now = time.GetUtcNow();
-        return Task.FromResult<IReadOnlyList<IGatewayObserver>>([.. state.State.Gateways.Values.Where(g => Renewed(g.Route.GatewayId, now)).Select(g => g.Gateway)]);
+        return Task.FromResult(state.State.Gateways.Where(g => Renewed(g.Key, now)).ToDictionary(g => g.Key, g => g.Value.Gateway, StringComparer.Ordinal));
     }
 
     public Task<IReadOnlyList<string>> LiveIds()

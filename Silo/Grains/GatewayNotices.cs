@@ -3,23 +3,23 @@ using LongLived.Contracts.Grains;
 namespace LongLived.Silo.Grains;
 
 /// <summary>
-/// One-way notices to every live gateway: a channel started a new activation or failed to send
-/// (<see cref="IGatewayObserver.ChannelRestarted"/>), a delivery stream lost batches (<see cref="IGatewayObserver.DeliveryMissed"/>).
-/// The gateway list is read from the directory at most every few seconds per silo, so that thousands of activations
-/// at once (a failover) cost one directory call, not one each.
+/// One-way notices to live gateways: a channel started a new activation (to all of them) or failed to send to some
+/// (to those: <see cref="IGatewayObserver.ChannelRestarted"/>), a delivery stream lost batches (to its gateway:
+/// <see cref="IGatewayObserver.DeliveryMissed"/>). The gateway list is read from the directory at most every few seconds
+/// per silo, so that thousands of activations at once (a failover) cost one directory call, not one each.
 /// </summary>
 public sealed class GatewayNotices(IGrainFactory grains, TimeProvider time, ILogger<GatewayNotices> logger)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private readonly object _gate = new();
-    private Task<IReadOnlyList<IGatewayObserver>>? _gateways;
+    private Task<Dictionary<string, IGatewayObserver>>? _gateways;
     private DateTimeOffset _readAt;
 
     public async Task TellRestartedAsync(string channel)
     {
         try
         {
-            foreach (var gateway in await GatewaysAsync()) _ = gateway.ChannelRestarted(channel); // one-way
+            foreach (var gateway in (await GatewaysAsync()).Values) _ = gateway.ChannelRestarted(channel); // one-way
         }
         catch (Exception ex)
         {
@@ -28,11 +28,32 @@ public sealed class GatewayNotices(IGrainFactory grains, TimeProvider time, ILog
         }
     }
 
+    /// <summary>
+    /// Sends of <paramref name="channel"/> to <paramref name="gatewayIds"/> failed: those gateways (not every gateway: when
+    /// one dies, each of its channels fails its sends until its clients move, and the others missed nothing) look at the
+    /// head and fill what they lack from history. A gateway no longer in the directory is not told.
+    /// </summary>
+    public async Task TellSendFailedAsync(string channel, IReadOnlyCollection<string> gatewayIds)
+    {
+        try
+        {
+            var gateways = await GatewaysAsync();
+            foreach (var id in gatewayIds)
+            {
+                if (gateways.TryGetValue(id, out var gateway)) _ = gateway.ChannelRestarted(channel); // one-way
+            }
+        }
+        catch (Exception ex)
+        {
+            logger.LogDebug(ex, "Telling gateways {Gateways} that sends of channel {Channel} failed did not work", string.Join(", ", gatewayIds), channel);
+        }
+    }
+
     public async Task TellMissedAsync(string gatewayId, uint shard)
     {
         try
         {
-            foreach (var gateway in await GatewaysAsync()) _ = gateway.DeliveryMissed(gatewayId, shard); // one-way; the others ignore it
+            if ((await GatewaysAsync()).TryGetValue(gatewayId, out var gateway)) _ = gateway.DeliveryMissed(gatewayId, shard); // one-way
         }
         catch (Exception ex)
         {
@@ -40,14 +61,14 @@ public sealed class GatewayNotices(IGrainFactory grains, TimeProvider time, ILog
         }
     }
 
-    private Task<IReadOnlyList<IGatewayObserver>> GatewaysAsync()
+    private Task<Dictionary<string, IGatewayObserver>> GatewaysAsync()
     {
         lock (_gate)
         {
             var now = time.GetUtcNow();
             if (_gateways is null || _gateways.IsFaulted || now - _readAt > CacheFor)
             {
-                _gateways = grains.GetGrain<IGatewayDirectory>(0).Live();
+                _gateways = grains.GetGrain<IGatewayDirectory>(0).Gateways();
                 _readAt = now;
             }
             return _gateways;
