@@ -35,12 +35,13 @@ public sealed class GatewayObserver : IGatewayObserver
 
     public Task Deliver(DeliveryBatch[] batches)
     {
-        // A silo delivering by observer to a gateway that listens on streams: fail the call, so that the silo logs why and
-        // tells the gateway to fill from history, rather than succeed with the messages dropped.
+        // Silos deliver the way the gateway's route says, so only a silo of an earlier version (which read Orleans:Delivery
+        // itself) can call a gateway that listens on streams: fail the call, so that the silo logs why and tells the
+        // gateway to fill from history, rather than succeed with the messages dropped.
         if (Delivered is not { } delivered)
         {
             return Task.FromException(new InvalidOperationException(
-                $"gateway {GatewayId} receives on delivery streams, but a silo delivered by observer: set Orleans:Delivery alike on silos and gateways"));
+                $"gateway {GatewayId} receives on delivery streams, but a silo delivered by observer: that silo runs an earlier version, which must have Orleans:Delivery set as the gateways do"));
         }
         foreach (var batch in batches) delivered(batch);
         return Task.CompletedTask;

@@ -31,7 +31,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
     private StreamSubscriptionHandle<DeliveryBatch>?[] _shards = [];
 
     /// <summary>Where channel grains send this gateway's messages.</summary>
-    public GatewayRoute Route { get; } = new(observer.GatewayId, Math.Max(options.Value.DeliveryShards, 1));
+    public GatewayRoute Route { get; } = new(observer.GatewayId, Math.Max(options.Value.DeliveryShards, 1)) { ByObserver = delivery.ByObserver };
 
     /// <summary>A join's own lease, for when its silo cannot read the gateway directory: three quiet-check intervals.</summary>
     public TimeSpan JoinLease => _options.QuietCheckInterval * 3;

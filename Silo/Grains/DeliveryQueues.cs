@@ -10,8 +10,8 @@ namespace LongLived.Silo.Grains;
 /// Puts a channel's delivery batches on the delivery stream provider's queues, as Orleans' stream producer does
 /// (<see cref="IQueueAdapter.QueueMessageBatchAsync"/> with the caller's request context), but once per silo: a grain's
 /// <c>GetStream</c> gives every channel activation its own stream directory and stream objects, about a kilobyte per
-/// client at 10,000 clients, for a producer that only makes this call. With <c>Orleans:Delivery=observer</c> the batches
-/// go to the gateway's outbox on this silo instead (<see cref="GatewayOutbox"/>).
+/// client at 10,000 clients, for a producer that only makes this call. To a gateway that listens on its observer
+/// (<see cref="GatewayRoute.ByObserver"/>) the batches go to its outbox on this silo instead (<see cref="GatewayOutbox"/>).
 /// </summary>
 public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier, IGrainFactory grains, DeliveryStreamOptions options)
 {
@@ -32,7 +32,7 @@ public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier,
     /// </summary>
     public Task SendAsync(GatewayRoute gateway, StreamId stream, DeliveryBatch batch)
     {
-        if (options.ByObserver) return SendToGateway(gateway.GatewayId, batch);
+        if (gateway.ByObserver) return SendToGateway(gateway.GatewayId, batch);
         return _adapter is { } adapter ? Queue(adapter, stream, batch) : CreateAndSendAsync(stream, batch);
     }
 

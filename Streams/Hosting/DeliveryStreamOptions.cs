@@ -13,9 +13,10 @@ public sealed class DeliveryStreamOptions
     public const string Observer = "observer";
 
     /// <summary>
-    /// "streams": channel grains deliver on Orleans streams (<see cref="StreamProvider"/>). "observer": each silo calls each
-    /// gateway's observer with what its channels queued (no stream, no pulling agent): a bench option, to measure what the
-    /// streams cost.
+    /// How a gateway receives. "streams": channel grains deliver on Orleans streams (<see cref="StreamProvider"/>).
+    /// "observer": each silo calls the gateway's observer with what its channels queued (no stream, no pulling agent): a
+    /// bench option, to measure what the streams cost. Read by gateways only: a gateway's route says how it listens, and
+    /// silos deliver to each gateway that way.
     /// </summary>
     public string Delivery { get; set; } = Streams;
 

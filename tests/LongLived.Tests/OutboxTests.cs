@@ -48,7 +48,7 @@ public sealed class OutboxTests
         var gateway = new GatewayObserver(null!); // the cluster client is only used for its reference, not here
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
             gateway.Deliver([new DeliveryBatch([new ChannelMessage("c", 1, "e", "d", 0)], Join: 0)]));
-        Assert.Contains("set Orleans:Delivery alike on silos and gateways", error.Message);
+        Assert.Contains("receives on delivery streams, but a silo delivered by observer", error.Message);
 
         var delivered = new List<DeliveryBatch>();
         gateway.Delivered += delivered.Add;

@@ -47,11 +47,13 @@ public sealed class StreamProviderTests
     }
 
     /// <summary>Messages the gateway relayed (live, from history), from its /metrics as an operator reads them.</summary>
-    internal static async Task<(long Live, long History)> RelayedAsync(OwnCluster cluster)
+    internal static Task<(long Live, long History)> RelayedAsync(OwnCluster cluster) => RelayedAsync(cluster.AdminPort);
+
+    internal static async Task<(long Live, long History)> RelayedAsync(int adminPort)
     {
         using var http = new HttpClient();
         await Task.Delay(300); // observable counters are read when scraped, but give the last writes a moment
-        var text = await http.GetStringAsync($"http://127.0.0.1:{cluster.AdminPort}/metrics");
+        var text = await http.GetStringAsync($"http://127.0.0.1:{adminPort}/metrics");
         const string relayed = "longlived_gateway_messages_relayed_total";
         return ((long)PrometheusText.Sum(text, relayed, "source", "live"), (long)PrometheusText.Sum(text, relayed, "source", "history"));
     }

@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using LongLived.Contracts;
+using LongLived.Gateway.Cluster;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LongLived.Tests;
+
+/// <summary>
+/// Each gateway gets its channels' messages the way it listens, and a channel that fails to send to one tells that
+/// gateway to fill from history, and no other: when a gateway dies, each of its channels fails its sends for seconds,
+/// and telling every gateway made each of them rejoin its topics once a second.
+/// </summary>
+public sealed class GatewayDeliveryTests
+{
+    // Only a notice can bring a missed message: no head check of its own for an hour.
+    private static readonly string[] NoChecks = ["--Gateway:HeadCheckInterval=01:00:00", "--Gateway:QuietCheckInterval=01:00:00"];
+
+    [Fact]
+    public async Task Only_the_gateway_a_send_failed_to_is_told_and_it_fills_the_message_from_history()
+    {
+        // Two gateways on their observers; the silo's outbox holds one event for a gateway that does not answer.
+        var clusterId = $"failed-send-{Guid.NewGuid():N}";
+        string[] common = ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId={clusterId}", "--Orleans:Delivery=observer"];
+        await using var cluster = await OwnCluster.StartAsync(common, silo: ["--Generator:Interval=00:00:00", "--Orleans:StreamQueueCapacity=1"], gateway: NoChecks);
+        var (port, adminPort) = (ClusterFixture.FreePort(), ClusterFixture.FreePort());
+        await using var stalled = LongLived.Gateway.Program.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
+            $"--Orleans:GatewayPorts:0={cluster.SiloGatewayPort}", .. NoChecks]);
+        await stalled.StartAsync();
+        using var stalledChannel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+
+        var topic = TestStreams.NewId("failed-send");
+        using var served = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("a"), topic));
+        using var missed = new Longlived.LonglivedClient(stalledChannel).Subscribe(TestStreams.Subscribe(TestStreams.NewId("b"), topic));
+        await served.ReadyAsync();
+        await missed.ReadyAsync();
+        await Task.Delay(1500); // the topic's new activation tells both gateways it started; those notices come first
+        var servedTold = Told(cluster.Gateway);
+        var missedTold = Told(stalled);
+        using var release = new ManualResetEventSlim();
+        stalled.Services.GetRequiredService<GatewayObserver>().Delivered += _ => release.Wait(TimeSpan.FromSeconds(30)); // stops answering
+
+        // m1's call waits for the stalled gateway, m2 waits for that call, m3 finds the outbox full and is refused.
+        foreach (var data in new[] { "m1", "m2", "m3" })
+        {
+            await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = data });
+            await Task.Delay(300);
+        }
+        Assert.Equal(["m1", "m2", "m3"], (await served.ResponseStream.TakeAsync(3, topic, TimeSpan.FromSeconds(15))).Select(r => r.Data));
+        await Task.Delay(1500); // the notice goes out a second after the failure
+        release.Set();
+
+        Assert.Equal(["m1", "m2", "m3"], (await missed.ResponseStream.TakeAsync(3, topic, TimeSpan.FromSeconds(15))).Select(r => r.Data));
+        Assert.Contains(topic, missedTold);
+        Assert.DoesNotContain(topic, servedTold); // it missed nothing; a notice to every gateway went out with the other's
+    }
+
+    [Fact]
+    public async Task Gateways_on_streams_and_on_their_observer_both_get_live_messages_from_one_silo()
+    {
+        // The silo is told nothing: each gateway's route says how it listens.
+        var clusterId = $"mixed-{Guid.NewGuid():N}";
+        string[] common = ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId={clusterId}"];
+        await using var cluster = await OwnCluster.StartAsync(common, silo: ["--Generator:Interval=00:00:00"], gateway: [.. NoChecks, "--Orleans:Delivery=observer"]);
+        var (port, adminPort) = (ClusterFixture.FreePort(), ClusterFixture.FreePort());
+        await using var onStreams = LongLived.Gateway.Program.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
+            $"--Orleans:GatewayPorts:0={cluster.SiloGatewayPort}", "--Orleans:Delivery=streams", .. NoChecks]);
+        await onStreams.StartAsync();
+        using var streamsChannel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+
+        var topic = TestStreams.NewId("mixed");
+        using var byObserver = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("a"), topic));
+        using var byStreams = new Longlived.LonglivedClient(streamsChannel).Subscribe(TestStreams.Subscribe(TestStreams.NewId("b"), topic));
+        await byObserver.ReadyAsync();
+        await byStreams.ReadyAsync();
+        await Task.Delay(1000);
+
+        await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "live" });
+
+        foreach (var call in new[] { byObserver, byStreams })
+        {
+            Assert.Equal("live", Assert.Single(await call.ResponseStream.TakeAsync(1, topic, TimeSpan.FromSeconds(15))).Data);
+        }
+        // Live, not filled from history: a gateway the silo sent nothing gets it only from its head check (an hour away).
+        Assert.Equal((1, 0), await StreamProviderTests.RelayedAsync(cluster));
+        Assert.Equal((1, 0), await StreamProviderTests.RelayedAsync(adminPort));
+    }
+
+    /// <summary>The channels a silo tells the gateway to look at from now on (what it hears, not what it does).</summary>
+    private static ConcurrentQueue<string> Told(WebApplication gateway)
+    {
+        var told = new ConcurrentQueue<string>();
+        gateway.Services.GetRequiredService<GatewayObserver>().Restarted += told.Enqueue;
+        return told;
+    }
+}
