@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Grpc.Core;
+using Grpc.Net.Client;
 using LongLived.Contracts;
 using LongLived.Gateway.Cluster;
 using Microsoft.AspNetCore.Builder;
@@ -23,22 +25,14 @@ public sealed class GatewayDeliveryTests
         var clusterId = $"failed-send-{Guid.NewGuid():N}";
         string[] common = ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId={clusterId}", "--Orleans:Delivery=observer"];
         await using var cluster = await OwnCluster.StartAsync(common, silo: ["--Generator:Interval=00:00:00", "--Orleans:StreamQueueCapacity=1"], gateway: NoChecks);
-        var (port, adminPort) = (ClusterFixture.FreePort(), ClusterFixture.FreePort());
-        await using var stalled = LongLived.Gateway.Program.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
-            $"--Orleans:GatewayPorts:0={cluster.SiloGatewayPort}", .. NoChecks]);
-        await stalled.StartAsync();
-        using var stalledChannel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-
+        await using var stalled = await SecondGateway.StartAsync(cluster, common);
         var topic = TestStreams.NewId("failed-send");
-        using var served = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("a"), topic));
-        using var missed = new Longlived.LonglivedClient(stalledChannel).Subscribe(TestStreams.Subscribe(TestStreams.NewId("b"), topic));
-        await served.ReadyAsync();
-        await missed.ReadyAsync();
-        await Task.Delay(1500); // the topic's new activation tells both gateways it started; those notices come first
+        using var subscribers = await SubscribeOnBothAsync(cluster.Client, stalled.Client, topic);
+        var (served, missed) = (subscribers.First, subscribers.Second);
         var servedTold = Told(cluster.Gateway);
-        var missedTold = Told(stalled);
+        var missedTold = Told(stalled.App);
         using var release = new ManualResetEventSlim();
-        stalled.Services.GetRequiredService<GatewayObserver>().Delivered += _ => release.Wait(TimeSpan.FromSeconds(30)); // stops answering
+        stalled.App.Services.GetRequiredService<GatewayObserver>().Delivered += _ => release.Wait(TimeSpan.FromSeconds(30)); // stops answering
 
         // m1's call waits for the stalled gateway, m2 waits for that call, m3 finds the outbox full and is refused.
         foreach (var data in new[] { "m1", "m2", "m3" })
@@ -62,28 +56,74 @@ public sealed class GatewayDeliveryTests
         var clusterId = $"mixed-{Guid.NewGuid():N}";
         string[] common = ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId={clusterId}"];
         await using var cluster = await OwnCluster.StartAsync(common, silo: ["--Generator:Interval=00:00:00"], gateway: [.. NoChecks, "--Orleans:Delivery=observer"]);
-        var (port, adminPort) = (ClusterFixture.FreePort(), ClusterFixture.FreePort());
-        await using var onStreams = LongLived.Gateway.Program.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
-            $"--Orleans:GatewayPorts:0={cluster.SiloGatewayPort}", "--Orleans:Delivery=streams", .. NoChecks]);
-        await onStreams.StartAsync();
-        using var streamsChannel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-
+        await using var onStreams = await SecondGateway.StartAsync(cluster, [.. common, "--Orleans:Delivery=streams"]);
         var topic = TestStreams.NewId("mixed");
-        using var byObserver = cluster.Client.Subscribe(TestStreams.Subscribe(TestStreams.NewId("a"), topic));
-        using var byStreams = new Longlived.LonglivedClient(streamsChannel).Subscribe(TestStreams.Subscribe(TestStreams.NewId("b"), topic));
-        await byObserver.ReadyAsync();
-        await byStreams.ReadyAsync();
-        await Task.Delay(1000);
+        using var subscribers = await SubscribeOnBothAsync(cluster.Client, onStreams.Client, topic);
 
         await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "live" });
 
-        foreach (var call in new[] { byObserver, byStreams })
+        foreach (var call in new[] { subscribers.First, subscribers.Second })
         {
             Assert.Equal("live", Assert.Single(await call.ResponseStream.TakeAsync(1, topic, TimeSpan.FromSeconds(15))).Data);
         }
         // Live, not filled from history: a gateway the silo sent nothing gets it only from its head check (an hour away).
         Assert.Equal((1, 0), await StreamProviderTests.RelayedAsync(cluster));
-        Assert.Equal((1, 0), await StreamProviderTests.RelayedAsync(adminPort));
+        Assert.Equal((1, 0), await StreamProviderTests.RelayedAsync(onStreams.AdminPort));
+    }
+
+    /// <summary>
+    /// One subscriber of <paramref name="topic"/> on each gateway, ready, and a moment more: the topic's new activation tells
+    /// the gateways it started, and those notices come first.
+    /// </summary>
+    private static async Task<Subscribers> SubscribeOnBothAsync(Longlived.LonglivedClient first, Longlived.LonglivedClient second, string topic)
+    {
+        var subscribers = new Subscribers(first.Subscribe(TestStreams.Subscribe(TestStreams.NewId("a"), topic)), second.Subscribe(TestStreams.Subscribe(TestStreams.NewId("b"), topic)));
+        await subscribers.First.ReadyAsync();
+        await subscribers.Second.ReadyAsync();
+        await Task.Delay(1500);
+        return subscribers;
+    }
+
+    private sealed record Subscribers(AsyncServerStreamingCall<Response> First, AsyncServerStreamingCall<Response> Second) : IDisposable
+    {
+        public void Dispose()
+        {
+            First.Dispose();
+            Second.Dispose();
+        }
+    }
+
+    /// <summary>Another gateway on the cluster's silo, with its own settings.</summary>
+    private sealed class SecondGateway : IAsyncDisposable
+    {
+        private readonly GrpcChannel _channel;
+
+        private SecondGateway(WebApplication app, int port, int adminPort)
+        {
+            (App, AdminPort) = (app, adminPort);
+            _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            Client = new Longlived.LonglivedClient(_channel);
+        }
+
+        public WebApplication App { get; }
+        public int AdminPort { get; }
+        public Longlived.LonglivedClient Client { get; }
+
+        public static async Task<SecondGateway> StartAsync(OwnCluster cluster, string[] settings)
+        {
+            var (port, adminPort) = (ClusterFixture.FreePort(), ClusterFixture.FreePort());
+            var app = LongLived.Gateway.Program.Build([.. settings, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
+                $"--Orleans:GatewayPorts:0={cluster.SiloGatewayPort}", .. NoChecks]);
+            await app.StartAsync();
+            return new SecondGateway(app, port, adminPort);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _channel.Dispose();
+            await App.StopAsync();
+            await App.DisposeAsync();
+        }
     }
 
     /// <summary>The channels a silo tells the gateway to look at from now on (what it hears, not what it does).</summary>
