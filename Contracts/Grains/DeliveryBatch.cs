@@ -5,5 +5,5 @@ namespace LongLived.Contracts.Grains;
 /// sent to (the join id the gateway gave <see cref="IChannelGrain.Join"/>; 0: none named), by which the gateway finds the
 /// channel without looking up its name.
 /// </summary>
-[GenerateSerializer, Immutable, Alias("ll.DeliveryBatch")]
+[Immutable, Alias("ll.DeliveryBatch")] // serialized by DeliveryBatchCodec
 public sealed record DeliveryBatch(ChannelMessage[] Messages, long Join = 0);
