@@ -382,7 +382,14 @@ public sealed class ChannelGrain(
                 $"channel {Name}: the message was not stored (storage unavailable); the outcome is unknown: retry with the same idempotency key");
         }
         _storedHead = batch[^1].Offset;
-        _joins.Deliver(new DeliveryBatch([.. batch.Select(m => m.IdempotencyKey is null ? m : m with { IdempotencyKey = null })]));
+        _joins.Deliver(new DeliveryBatch(WithoutKeys(batch)));
+    }
+
+    /// <summary>The batch as subscribers get it: idempotency keys stay in the history. Copied only if a message has one.</summary>
+    private static ChannelMessage[] WithoutKeys(ChannelMessage[] batch)
+    {
+        if (Array.TrueForAll(batch, m => m.IdempotencyKey is null)) return batch;
+        return Array.ConvertAll(batch, m => m.IdempotencyKey is null ? m : m with { IdempotencyKey = null });
     }
 
     private static string NewEpoch() => Guid.NewGuid().ToString("N")[..12];
