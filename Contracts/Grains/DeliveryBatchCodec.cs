@@ -13,8 +13,9 @@ namespace LongLived.Contracts.Grains;
 /// one slot's batches (100 channels, each a batch, an array, a message and three strings) grew that dictionary every time:
 /// 42 % of a gateway's allocations and a third of a silo's at 10,000 own channels. This codec records nothing per batch.
 /// A batch is one channel's, so its name and epoch are written once (a message that differs says so).
-/// Silos and gateways of stop 35 and before wrote batches as objects: the two forms do not mix (a batch either side
-/// cannot read fails its delivery, and the gateway fills it from history).
+/// Processes of stop 35 and before wrote batches as objects, and this codec still reads that form, so a rolling update
+/// that takes gateways first and then silos runs mixed without failed deliveries. An earlier process cannot read this
+/// form (docs/data-path.md, stop 36).
 /// </summary>
 [RegisterSerializer]
 public sealed class DeliveryBatchCodec : IFieldCodec<DeliveryBatch>
@@ -49,6 +50,11 @@ public sealed class DeliveryBatchCodec : IFieldCodec<DeliveryBatch>
     public DeliveryBatch ReadValue<TInput>(ref Reader<TInput> reader, Field field)
     {
         if (field.WireType == WireType.Reference) return ReferenceCodec.ReadReference<DeliveryBatch, TInput>(ref reader, field)!; // null
+        if (field.WireType == WireType.TagDelimited)
+        {
+            var earlier = reader.Session.CodecProvider.GetCodec<DeliveryBatchObjectForm>().ReadValue(ref reader, field);
+            return new DeliveryBatch(earlier!.Messages, earlier.Join);
+        }
         field.EnsureWireType(WireType.LengthPrefixed);
         ReferenceCodec.MarkValueField(reader.Session);
         var length = reader.ReadVarUInt32();
@@ -175,3 +181,7 @@ public sealed class DeliveryBatchCodec : IFieldCodec<DeliveryBatch>
         throw new SerializerException("a delivery batch with a malformed number");
     }
 }
+
+/// <summary>A delivery batch as processes of stop 35 and before wrote it (an object), read by <see cref="DeliveryBatchCodec"/>.</summary>
+[GenerateSerializer, Immutable, Alias("ll.DeliveryBatch.ObjectForm")]
+public sealed record DeliveryBatchObjectForm(ChannelMessage[] Messages, long Join = 0);

@@ -17,6 +17,10 @@ public interface IGatewayDirectory : IGrainWithIntegerKey
     [Alias("Register")]
     Task<bool> Register(GatewayRoute route, IGatewayObserver gateway, TimeSpan lease);
 
+    /// <summary>The gateways whose lease runs (asked by silos of stop 35 and before, during a rolling update).</summary>
+    [Alias("Live")]
+    Task<IReadOnlyList<IGatewayObserver>> Live();
+
     /// <summary>The gateways whose lease runs, by id: a silo tells all of them, or only those a notice is for.</summary>
     [Alias("Gateways")]
     Task<Dictionary<string, IGatewayObserver>> Gateways();

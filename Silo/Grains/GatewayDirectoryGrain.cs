@@ -62,6 +62,12 @@ public sealed class GatewayDirectoryGrain(
         }
     }
 
+    public Task<IReadOnlyList<IGatewayObserver>> Live()
+    {
+        var now = time.GetUtcNow();
+        return Task.FromResult<IReadOnlyList<IGatewayObserver>>([.. state.State.Gateways.Values.Where(g => Renewed(g.Route.GatewayId, now)).Select(g => g.Gateway)]);
+    }
+
     public Task<Dictionary<string, IGatewayObserver>> Gateways()
     {
         var now = time.GetUtcNow();

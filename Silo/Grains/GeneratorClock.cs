@@ -67,7 +67,7 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
             try
             {
                 // In whole milliseconds, rounded up: timers count whole milliseconds, so the last fraction of one would be
-                // a timer due at once, and the loop would spin through it (about 3 % of the silo at 10,000 channels).
+                // a timer due at once, and the loop would spin through it (most of the clock's 7.8 % of the silo at 10,000 channels).
                 if (wait > TimeSpan.Zero) await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)), time, stoppingToken);
             }
             catch (OperationCanceledException)

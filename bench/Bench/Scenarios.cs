@@ -365,7 +365,8 @@ public static class Scenarios
         {
             var due = TimeSpan.FromSeconds((double)i / rate);
             // Rounded up to whole milliseconds: a fraction of one is a delay of 0, and the loop would spin on the servers' cores.
-            if (due > watch.Elapsed) await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling((due - watch.Elapsed).TotalMilliseconds)));
+            var wait = due - watch.Elapsed;
+            if (wait > TimeSpan.Zero) await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)));
             await inFlight.WaitAsync();
             pending.Add(Task.Run(async () =>
             {

@@ -41,6 +41,42 @@ public sealed class DeliveryBatchCodecTests
     }
 
     [Fact]
+    public void A_batch_split_across_buffers_and_a_batch_in_the_earlier_object_form_are_read()
+    {
+        var batch = new DeliveryBatch([new ChannelMessage("topic/a", 1, "e1", "one", 10), new ChannelMessage("topic/a", 2, "e1", "two", 11)], Join: 9);
+
+        // Orleans hands a codec the bytes as they came off the socket: in several segments.
+        var bytes = Serializer.SerializeToArray(new[] { batch });
+        var split = Serializer.Deserialize<DeliveryBatch[]>(Segments(bytes, 7))!;
+        Assert.Equal(batch.Messages, Assert.Single(split).Messages);
+
+        // A process of stop 35 wrote a batch as an object: gateways updated first still read what old silos send.
+        var earlier = Serializer.SerializeToArray(new[] { new DeliveryBatchObjectForm(batch.Messages, batch.Join) });
+        var read = Assert.Single(Serializer.Deserialize<DeliveryBatch[]>(earlier)!);
+        Assert.Equal(batch.Join, read.Join);
+        Assert.Equal(batch.Messages, read.Messages);
+    }
+
+    private static System.Buffers.ReadOnlySequence<byte> Segments(byte[] bytes, int size)
+    {
+        Segment? first = null, last = null;
+        for (var at = 0; at < bytes.Length; at += size)
+        {
+            var next = new Segment(bytes.AsMemory(at, Math.Min(size, bytes.Length - at)), last?.RunningIndex + last?.Memory.Length ?? 0);
+            if (last is null) first = next;
+            else last.Next = next;
+            last = next;
+        }
+        return new System.Buffers.ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
+    }
+
+    private sealed class Segment : System.Buffers.ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory, long runningIndex) => (Memory, RunningIndex) = (memory, runningIndex);
+        public new Segment? Next { set => base.Next = value; }
+    }
+
+    [Fact]
     public void Reading_a_call_of_a_hundred_batches_allocates_only_what_it_returns()
     {
         // One slot's batches at 10,000 own channels: 100 channels, one message each.
