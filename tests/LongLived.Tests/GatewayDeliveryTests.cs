@@ -25,9 +25,10 @@ public sealed class GatewayDeliveryTests
         var clusterId = $"failed-send-{Guid.NewGuid():N}";
         string[] common = ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId={clusterId}", "--Orleans:Delivery=observer"];
         await using var cluster = await OwnCluster.StartAsync(common, silo: ["--Generator:Interval=00:00:00", "--Orleans:StreamQueueCapacity=1"], gateway: NoChecks);
-        await using var stalled = await SecondGateway.StartAsync(cluster, common);
+        await using var stalled = await cluster.StartExtraGatewayAsync([.. common, .. NoChecks]);
+        using var stalledChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{stalled.Port}");
         var topic = TestStreams.NewId("failed-send");
-        using var subscribers = await SubscribeOnBothAsync(cluster.Client, stalled.Client, topic);
+        using var subscribers = await SubscribeOnBothAsync(cluster.Client, new Longlived.LonglivedClient(stalledChannel), topic);
         var (served, missed) = (subscribers.First, subscribers.Second);
         var servedTold = Told(cluster.Gateway);
         var missedTold = Told(stalled.App);
@@ -56,9 +57,10 @@ public sealed class GatewayDeliveryTests
         var clusterId = $"mixed-{Guid.NewGuid():N}";
         string[] common = ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId={clusterId}"];
         await using var cluster = await OwnCluster.StartAsync(common, silo: ["--Generator:Interval=00:00:00"], gateway: [.. NoChecks, "--Orleans:Delivery=observer"]);
-        await using var onStreams = await SecondGateway.StartAsync(cluster, [.. common, "--Orleans:Delivery=streams"]);
+        await using var onStreams = await cluster.StartExtraGatewayAsync([.. common, "--Orleans:Delivery=streams", .. NoChecks]);
+        using var streamsChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{onStreams.Port}");
         var topic = TestStreams.NewId("mixed");
-        using var subscribers = await SubscribeOnBothAsync(cluster.Client, onStreams.Client, topic);
+        using var subscribers = await SubscribeOnBothAsync(cluster.Client, new Longlived.LonglivedClient(streamsChannel), topic);
 
         await cluster.Client.PublishAsync(new PublishRequest { Channel = topic, Data = "live" });
 
@@ -90,39 +92,6 @@ public sealed class GatewayDeliveryTests
         {
             First.Dispose();
             Second.Dispose();
-        }
-    }
-
-    /// <summary>Another gateway on the cluster's silo, with its own settings.</summary>
-    private sealed class SecondGateway : IAsyncDisposable
-    {
-        private readonly GrpcChannel _channel;
-
-        private SecondGateway(WebApplication app, int port, int adminPort)
-        {
-            (App, AdminPort) = (app, adminPort);
-            _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-            Client = new Longlived.LonglivedClient(_channel);
-        }
-
-        public WebApplication App { get; }
-        public int AdminPort { get; }
-        public Longlived.LonglivedClient Client { get; }
-
-        public static async Task<SecondGateway> StartAsync(OwnCluster cluster, string[] settings)
-        {
-            var (port, adminPort) = (ClusterFixture.FreePort(), ClusterFixture.FreePort());
-            var app = LongLived.Gateway.Program.Build([.. settings, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
-                $"--Orleans:GatewayPorts:0={cluster.SiloGatewayPort}", .. NoChecks]);
-            await app.StartAsync();
-            return new SecondGateway(app, port, adminPort);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _channel.Dispose();
-            await App.StopAsync();
-            await App.DisposeAsync();
         }
     }
 

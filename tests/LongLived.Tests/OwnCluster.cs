@@ -40,12 +40,23 @@ public sealed class OwnCluster : IAsyncDisposable
         var port = ClusterFixture.FreePort();
         var adminPort = ClusterFixture.FreePort();
         // With Orleans:Redis in common the gateway finds the silo through Redis and ignores the port list.
-        var gatewayApp = LongLived.Gateway.Program.Build([.. common, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}",
-            $"--Orleans:GatewayPorts:0={siloGatewayPort}", .. gateway ?? []]);
+        var gatewayApp = BuildGateway([.. common, .. gateway ?? []], port, adminPort, siloGatewayPort);
         beforeStart?.Invoke(gatewayApp);
         await gatewayApp.StartAsync();
         return new OwnCluster(siloApp, gatewayApp, port, adminPort, siloGatewayPort);
     }
+
+    /// <summary>One more gateway on this cluster's silo, with <paramref name="settings"/> alone (give it the cluster's too); dispose it at the end.</summary>
+    public async Task<ExtraGateway> StartExtraGatewayAsync(params string[] settings)
+    {
+        var (port, adminPort) = (ClusterFixture.FreePort(), ClusterFixture.FreePort());
+        var app = BuildGateway(settings, port, adminPort, SiloGatewayPort);
+        await app.StartAsync();
+        return new ExtraGateway(app, port, adminPort);
+    }
+
+    private static WebApplication BuildGateway(string[] settings, int port, int adminPort, int siloGatewayPort) =>
+        LongLived.Gateway.Program.Build([.. settings, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}", $"--Orleans:GatewayPorts:0={siloGatewayPort}"]);
 
     public async ValueTask DisposeAsync()
     {
