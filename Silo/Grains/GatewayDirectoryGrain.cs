@@ -62,16 +62,14 @@ public sealed class GatewayDirectoryGrain(
         }
     }
 
-    public Task<IReadOnlyList<IGatewayObserver>> Live()
-    {
-        var now = time.GetUtcNow();
-        return Task.FromResult<IReadOnlyList<IGatewayObserver>>([.. state.State.Gateways.Values.Where(g => Renewed(g.Route.GatewayId, now)).Select(g => g.Gateway)]);
-    }
+    public Task<IReadOnlyList<IGatewayObserver>> Live() => Task.FromResult<IReadOnlyList<IGatewayObserver>>([.. LiveById().Values]);
 
-    public Task<Dictionary<string, IGatewayObserver>> Gateways()
+    public Task<Dictionary<string, IGatewayObserver>> Gateways() => Task.FromResult(LiveById());
+
+    private Dictionary<string, IGatewayObserver> LiveById()
     {
         var now = time.GetUtcNow();
-        return Task.FromResult(state.State.Gateways.Where(g => Renewed(g.Key, now)).ToDictionary(g => g.Key, g => g.Value.Gateway, StringComparer.Ordinal));
+        return state.State.Gateways.Where(g => Renewed(g.Key, now)).ToDictionary(g => g.Key, g => g.Value.Gateway, StringComparer.Ordinal);
     }
 
     public Task<IReadOnlyList<string>> LiveIds()
