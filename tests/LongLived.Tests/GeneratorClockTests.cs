@@ -2,47 +2,109 @@ using LongLived.Silo.Grains;
 using LongLived.Silo.Options;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LongLived.Tests;
 
 /// <summary>The silo's one clock for every demo generator: each channel ticked in its slot, once per interval, until it leaves.</summary>
 public sealed class GeneratorClockTests
 {
-    private sealed class Channel : IGeneratingChannel
+    private sealed class Channel(TimeProvider? time = null) : IGeneratingChannel
     {
         public List<DateTimeOffset> Ticks { get; } = [];
 
+        public int Count
+        {
+            get { lock (Ticks) return Ticks.Count; }
+        }
+
         public void Tick()
         {
-            lock (Ticks) Ticks.Add(DateTimeOffset.UtcNow);
+            lock (Ticks) Ticks.Add((time ?? TimeProvider.System).GetUtcNow());
+        }
+    }
+
+    /// <summary>
+    /// A fake clock the test moves from one of the clock's timers to the next, waiting each time until the clock waits
+    /// again: every wake-up then sees exactly its timer's time, and whatever it ticked is recorded before the test goes on.
+    /// </summary>
+    private sealed class SteppedFakeTime(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private readonly Lock _gate = new();
+        private int _timers; // how many the clock created
+        private DateTimeOffset _due = DateTimeOffset.MaxValue; // when the last one fires
+
+        private (int Timers, DateTimeOffset Due) Last
+        {
+            get { lock (_gate) return (_timers, _due); }
+        }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            // Told once the timer is set: the test moves the clock only after that, so the timer counts from this now.
+            var due = GetUtcNow() + dueTime;
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            lock (_gate) (_timers, _due) = (_timers + 1, due);
+            return timer;
+        }
+
+        public async Task RunToAsync(DateTimeOffset target)
+        {
+            while (GetUtcNow() < target)
+            {
+                var (timers, due) = Last;
+                SetUtcNow(due < target ? due : target);
+                if (due > target) return;
+                for (var waited = 0; Last.Timers == timers; waited += 5)
+                {
+                    Assert.True(waited < 10_000, "the clock did not wait again within 10 s of its timer");
+                    await Task.Delay(5);
+                }
+            }
+        }
+
+        public async Task WaitForTimerAsync()
+        {
+            for (var waited = 0; Last.Timers == 0; waited += 5)
+            {
+                Assert.True(waited < 10_000, "the clock did not start waiting within 10 s");
+                await Task.Delay(5);
+            }
         }
     }
 
     [Fact]
-    public async Task A_channel_is_ticked_in_its_slot_once_per_interval_until_it_leaves()
+    public async Task A_channel_is_ticked_at_its_slots_start_once_per_interval_until_it_leaves()
     {
+        // On a fake clock, so where a tick falls is exact, not a question of the machine's load.
         var interval = TimeSpan.FromMilliseconds(200);
-        using var clock = new GeneratorClock(Options.Create(new GeneratorOptions { Interval = interval }), TimeProvider.System, NullLogger<GeneratorClock>.Instance);
-        await clock.StartAsync(CancellationToken.None);
-        var (early, late) = (new Channel(), new Channel());
+        var start = new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero); // the start of an interval
+        var time = new SteppedFakeTime(start + TimeSpan.FromMilliseconds(1));
+        using var clock = new GeneratorClock(Options.Create(new GeneratorOptions { Interval = interval }), time, NullLogger<GeneratorClock>.Instance);
+        var (early, late) = (new Channel(time), new Channel(time));
         clock.Join(10, early); // 20 ms into each interval
         clock.Join(60, late); // 120 ms into it
+        await Task.Run(() => clock.StartAsync(CancellationToken.None));
+        await time.WaitForTimerAsync();
+        DateTimeOffset SlotStart(int slot, int n) => start + interval * n + interval / GeneratorClock.Slots * slot;
 
-        await Task.Delay(interval * 5);
+        for (var n = 0; n < 5; n++)
+        {
+            foreach (var (channel, slot) in new[] { (early, 10), (late, 60) })
+            {
+                var before = channel.Count;
+                await time.RunToAsync(SlotStart(slot, n) - TimeSpan.FromTicks(1));
+                Assert.Equal(before, channel.Count); // not early
+                await time.RunToAsync(SlotStart(slot, n));
+                Assert.Equal(before + 1, channel.Count); // on time
+            }
+        }
         clock.Leave(10, early);
-        var left = early.Ticks.Count;
-        await Task.Delay(interval * 3);
+        await time.RunToAsync(SlotStart(0, 8));
         await clock.StopAsync(CancellationToken.None);
 
-        Assert.InRange(left, 3, 6);
-        Assert.Equal(left, early.Ticks.Count); // none after it left
-        Assert.InRange(late.Ticks.Count, 6, 9);
-        // Each tick at or after its slot's start (the clock never runs early), and mostly soon after it.
-        foreach (var (channel, slot) in new[] { (early, 10), (late, 60) })
-        {
-            var offsets = channel.Ticks.Select(t => (t.UtcTicks % interval.Ticks - slot * (interval.Ticks / GeneratorClock.Slots)) / TimeSpan.TicksPerMillisecond).ToList();
-            Assert.True(offsets.Count(o => o is >= 0 and <= 40) >= offsets.Count * 3 / 4, $"slot {slot}: ms after the slot's start: {string.Join(", ", offsets)}");
-        }
+        Assert.Equal(Enumerable.Range(0, 5).Select(n => SlotStart(10, n)), early.Ticks); // none after it left
+        Assert.Equal(Enumerable.Range(0, 8).Select(n => SlotStart(60, n)), late.Ticks);
     }
 
     /// <summary>The system clock as a host with NTP sees it: it can be stepped.</summary>

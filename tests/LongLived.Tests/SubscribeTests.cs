@@ -138,18 +138,20 @@ public sealed class SubscribeTests(ClusterFixture cluster)
         var calls = ids.Select(id => client.Subscribe(TestStreams.Subscribe(id))).ToArray();
         try
         {
-            var received = await Task.WhenAll(ids.Select((id, i) => calls[i].ResponseStream.TakeAsync(4, ChannelNames.ForClient(id))));
+            var received = await Task.WhenAll(ids.Select((id, i) => calls[i].ResponseStream.TakeAsync(5, ChannelNames.ForClient(id))));
 
-            // Where each message fell in the interval, against its channel's slot (a timer runs a little late under load,
-            // hence the tolerance; a client whose timer started at Subscribe lands anywhere).
-            var distances = received.SelectMany(messages => messages.Skip(1).Select(m =>
+            // How far each channel's messages fell from its slot in the interval; per channel the nearest of its rounds, so a
+            // busy machine that makes a round late does not count (the clock's own timing is tested exactly in
+            // GeneratorClockTests). Had each channel's timer started at Subscribe, the twelve would publish together, each
+            // as far from its own slot as that is from the common instant.
+            var nearest = received.Select(messages => messages.Skip(1).Min(m =>
             {
                 var slot = GeneratorClock.SlotOf(m.Channel) * (interval / GeneratorClock.Slots);
                 var off = ((m.PublishTimeUnixMs - slot) % interval + interval) % interval;
                 return Math.Min(off, interval - off);
             })).ToArray();
-            var onTime = distances.Count(d => d <= interval / 5);
-            Assert.True(onTime >= distances.Length * 9 / 10, $"{onTime} of {distances.Length} messages within {interval / 5} ms of their slot: {string.Join(", ", distances)}");
+            var onTime = nearest.Count(d => d <= interval / 5);
+            Assert.True(onTime >= ids.Length - 2, $"{onTime} of {ids.Length} channels published within {interval / 5} ms of their slot in some round: {string.Join(", ", nearest)} ms");
             var slots = ids.Select(id => GeneratorClock.SlotOf(ChannelNames.ForClient(id))).Distinct().Count();
             Assert.True(slots > 1, "the ids fell in one slot");
         }
