@@ -10,8 +10,10 @@ public sealed class EventBatch(StreamId streamId, List<object> events, Dictionar
     [Id(0)] public StreamId StreamId { get; } = streamId;
     [Id(1)] public List<object> Events { get; } = events;
     [Id(2)] public Dictionary<string, object>? RequestContext { get; } = requestContext;
-    /// <summary>Set by <see cref="EventQueueGrain"/> when the batch is queued.</summary>
-    [Id(3)] public EventSequenceTokenV2 Token { get; set; } = new(0);
+    /// <summary>Set by <see cref="EventQueueGrain"/> when the batch is queued (until then one token for all: a token is immutable).</summary>
+    [Id(3)] public EventSequenceTokenV2 Token { get; set; } = Unqueued;
+
+    private static readonly EventSequenceTokenV2 Unqueued = new(0);
 
     public StreamSequenceToken SequenceToken => Token;
 

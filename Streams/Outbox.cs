@@ -19,29 +19,37 @@ public abstract class Outbox<TItem>(string name, int capacity) : IThreadPoolWork
     public Task Queue(TItem item, int events) =>
         TryQueue(item, events) ?? throw new InvalidOperationException($"{name}: the outbox was retired");
 
-    /// <summary>As <see cref="Queue"/>; null when this outbox was retired (<see cref="TryRetire"/>): use a new one.</summary>
-    public Task? TryQueue(TItem item, int events)
+    /// <summary>
+    /// As <see cref="Queue"/>; null when this outbox was retired (<see cref="TryRetire"/>): use a new one. A producer that
+    /// does not wait for its send passes <paramref name="observer"/> instead of watching the task: a continuation per item
+    /// on the call's shared task was a tenth of a silo's allocations at 10,000 channels.
+    /// </summary>
+    public Task? TryQueue(TItem item, int events, ISendObserver? observer = null)
     {
+        QueueFullException refused;
         lock (_lock)
         {
             if (_retired) return null;
-            if (_next is { } waiting && waiting.Events >= capacity)
+            var send = _next;
+            if (send is null || send.Events < capacity)
             {
-                return Task.FromException(new QueueFullException(
-                    $"{name}: {waiting.Events} events wait for its last call to return (it does not answer): event refused"));
+                send = _next ??= new Send();
+                send.Items.Add(item);
+                send.Events += events;
+                if (observer is not null) (send.Observers ??= []).Add(observer);
+                // Not sent from here: the call goes out once the thread pool gets to it, behind the work already queued, so
+                // the producers ticked together (whose turns are in that queue) share it. Nor from the producer's grain turn.
+                if (!_running)
+                {
+                    _running = true;
+                    ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                }
+                return send.Done.Task;
             }
-            var send = _next ??= new Send();
-            send.Items.Add(item);
-            send.Events += events;
-            // Not sent from here: the call goes out once the thread pool gets to it, behind the work already queued, so
-            // the producers ticked together (whose turns are in that queue) share it. Nor from the producer's grain turn.
-            if (!_running)
-            {
-                _running = true;
-                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-            }
-            return send.Done.Task;
+            refused = new QueueFullException($"{name}: {send.Events} events wait for its last call to return (it does not answer): event refused");
         }
+        observer?.SendFailed(refused);
+        return Task.FromException(refused);
     }
 
     /// <summary>
@@ -86,6 +94,7 @@ public abstract class Outbox<TItem>(string name, int capacity) : IThreadPoolWork
             catch (Exception ex)
             {
                 send.Done.TrySetException(ex);
+                foreach (var observer in send.Observers ?? []) observer.SendFailed(ex);
             }
         }
     }
@@ -94,6 +103,7 @@ public abstract class Outbox<TItem>(string name, int capacity) : IThreadPoolWork
     {
         public List<TItem> Items { get; } = [];
         public int Events { get; set; }
+        public List<ISendObserver>? Observers { get; set; }
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -382,7 +382,7 @@ public sealed class ChannelGrain(
                 $"channel {Name}: the message was not stored (storage unavailable); the outcome is unknown: retry with the same idempotency key");
         }
         _storedHead = batch[^1].Offset;
-        _joins.Deliver(new DeliveryBatch(WithoutKeys(batch)));
+        _joins.Deliver(WithoutKeys(batch));
     }
 
     /// <summary>The batch as subscribers get it: idempotency keys stay in the history. Copied only if a message has one.</summary>

@@ -79,7 +79,7 @@ internal sealed class ChannelJoins(ChannelGrain owner)
         }
         else
         {
-            _gateways.Add(joined = new Joined(gateway, Queues.Stream(gateway, Channel)) { Expires = expires, Join = join });
+            _gateways.Add(joined = new Joined(this, gateway, Queues.Stream(gateway, Channel)) { Expires = expires, Join = join });
         }
         joined.RenewedAt = Time.GetUtcNow();
         Live.Joined(gateway.GatewayId, Channel);
@@ -163,46 +163,41 @@ internal sealed class ChannelJoins(ChannelGrain owner)
     /// Not awaited: the stream queue's outbox sends a channel's batches in the order they were queued, and a failed send is
     /// handled when it fails, in this grain's turn.
     /// </summary>
-    public void Deliver(DeliveryBatch delivery)
+    public void Deliver(ChannelMessage[] messages)
     {
         if (_gateways.Count == 0) return;
         DropExpired();
-        foreach (var joined in _gateways) Send(joined, delivery with { Join = joined.Join });
+        foreach (var joined in _gateways)
+        {
+            try
+            {
+                Queues.Send(joined.Route, joined.Stream, new DeliveryBatch(messages, joined.Join), joined);
+            }
+            catch (Exception ex)
+            {
+                SendFailed(ex, joined.Route.GatewayId);
+            }
+        }
     }
 
-    private void Send(Joined joined, DeliveryBatch delivery)
-    {
-        Task sent;
-        try
-        {
-            sent = Queues.SendAsync(joined.Route, joined.Stream, delivery);
-        }
-        catch (Exception ex)
-        {
-            SendFailed(ex, joined, delivery);
-            return;
-        }
-        if (sent.IsCompleted && !sent.IsFaulted) return;
-        sent.ContinueWith(static (task, state) =>
-        {
-            var (joins, joined, delivery) = ((ChannelJoins, Joined, DeliveryBatch))state!;
-            joins.SendFailed(task.Exception!.GetBaseException(), joined, delivery);
-        }, (this, joined, delivery), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Current);
-    }
-
-    private void SendFailed(Exception ex, Joined joined, DeliveryBatch delivery)
+    /// <summary>Called on any thread (<see cref="ISendObserver"/>), hence <see cref="FailedSends"/>' lock.</summary>
+    private void SendFailed(Exception ex, string gatewayId)
     {
         // The stream is only the fast path: the gateway is told to look at the head and fill what it lacks from history
         // (this may have been the channel's last message for a while: no later one would show the hole).
         // When one fails, thousands of channels' sends fail alike: one warning per interval says so.
-        (_failedSends ??= new FailedSends(Channel, Notices)).Failed(joined.Route.GatewayId);
+        var failedSends = Volatile.Read(ref _failedSends) ?? Interlocked.CompareExchange(ref _failedSends, new FailedSends(Channel, Notices), null) ?? _failedSends;
+        failedSends.Failed(gatewayId);
         if (!SendFailures.ShouldLog(out var more)) return;
-        Logger.LogWarning(ex, "Channel {Channel}: sending offsets {From}..{To} to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; each such gateway is told to fill them from history",
-            Channel, delivery.Messages[0].Offset, delivery.Messages[^1].Offset, joined.Route.GatewayId, more);
+        Logger.LogWarning(ex, "Channel {Channel}: a send to gateway {Gateway} failed, and {More} more sends (any channel, any gateway) since the last report; each such gateway is told to fill what it missed from history",
+            Channel, gatewayId, more);
     }
 
-    private sealed class Joined(GatewayRoute route, StreamId stream)
+    /// <summary>A gateway's join; told when a send to it fails.</summary>
+    private sealed class Joined(ChannelJoins joins, GatewayRoute route, StreamId stream) : ISendObserver
     {
+        public void SendFailed(Exception error) => joins.SendFailed(error, Route.GatewayId);
+
         public GatewayRoute Route { get; } = route;
         public StreamId Stream { get; } = stream;
         public DateTimeOffset Expires { get; set; }

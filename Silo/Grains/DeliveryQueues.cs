@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using LongLived.Contracts.Grains;
+using LongLived.Streams;
 using LongLived.Streams.Hosting;
 using Orleans.Serialization;
 using Orleans.Streams;
@@ -28,15 +29,30 @@ public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier,
 
     /// <summary>
     /// Queues <paramref name="batch"/> for <paramref name="gateway"/> on <paramref name="stream"/>: it is in its queue's
-    /// (or the gateway's) outbox, in order, when this returns (the task completes when it is sent).
+    /// (or the gateway's) outbox, in order, when this returns. Not awaited by the channel: <paramref name="observer"/> is
+    /// told if the send fails, on whatever thread finds out.
     /// </summary>
-    public Task SendAsync(GatewayRoute gateway, StreamId stream, DeliveryBatch batch)
+    public void Send(GatewayRoute gateway, StreamId stream, DeliveryBatch batch, ISendObserver observer)
     {
-        if (gateway.ByObserver) return SendToGateway(gateway.GatewayId, batch);
-        return _adapter is { } adapter ? Queue(adapter, stream, batch) : CreateAndSendAsync(stream, batch);
+        if (gateway.ByObserver)
+        {
+            SendToGateway(gateway.GatewayId, batch, observer);
+        }
+        else if (_adapter is EventQueueAdapterFactory queues)
+        {
+            queues.Queue(stream, batch, RequestContextExtensions.Export(copier), observer);
+        }
+        else
+        {
+            // Orleans' memory streams (Orleans:StreamProvider=memory), or the first send, while the adapter is made.
+            var sent = _adapter is { } adapter ? Queue(adapter, stream, batch) : CreateAndSendAsync(stream, batch);
+            if (sent.IsCompletedSuccessfully) return;
+            sent.ContinueWith(static (task, state) => ((ISendObserver)state!).SendFailed(task.Exception!.GetBaseException()),
+                observer, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
-    private Task SendToGateway(string gatewayId, DeliveryBatch batch)
+    private void SendToGateway(string gatewayId, DeliveryBatch batch, ISendObserver observer)
     {
         while (true)
         {
@@ -46,7 +62,7 @@ public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier,
                 if (_outboxes.Count >= IdleOutboxesKept) DropIdleOutboxes();
                 outbox = _outboxes.GetOrAdd(gatewayId, id => new GatewayOutbox(id, grains, options.StreamQueueCapacity));
             }
-            if (outbox.TryQueue(batch, batch.Messages.Length) is { } sent) return sent;
+            if (outbox.TryQueue(batch, batch.Messages.Length, observer) is not null) return;
             _outboxes.TryRemove(new KeyValuePair<string, GatewayOutbox>(gatewayId, outbox)); // retired meanwhile
         }
     }

@@ -11,7 +11,7 @@ namespace LongLived.Tests;
 public sealed class OutboxTests
 {
     /// <summary>An outbox whose calls complete when the test says.</summary>
-    private sealed class HeldOutbox() : Outbox<int>("held", capacity: 100)
+    private sealed class HeldOutbox(int capacity = 100) : Outbox<int>("held", capacity)
     {
         public List<List<int>> Calls { get; } = [];
         public TaskCompletionSource Release { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -40,6 +40,41 @@ public sealed class OutboxTests
         var refused = Assert.Throws<InvalidOperationException>(() => { _ = outbox.Queue(3, 1); });
         Assert.Equal("held: the outbox was retired", refused.Message);
         Assert.Equal([1, 2], outbox.Calls.SelectMany(c => c));
+    }
+
+    private sealed class Observer : ISendObserver
+    {
+        public List<Exception> Failures { get; } = [];
+
+        public void SendFailed(Exception error)
+        {
+            lock (Failures) Failures.Add(error);
+        }
+    }
+
+    [Fact]
+    public async Task A_producer_that_does_not_wait_is_told_when_its_call_fails_or_its_item_is_refused_and_not_otherwise()
+    {
+        var outbox = new HeldOutbox(capacity: 2);
+        var (sent, failed, refused) = (new Observer(), new Observer(), new Observer());
+        var first = outbox.TryQueue(1, 1, sent)!;
+        for (var i = 0; i < 500 && outbox.Calls.Count == 0; i++) await Task.Delay(10); // its call is in flight
+        var second = outbox.TryQueue(2, 1, failed)!;
+        _ = outbox.TryQueue(3, 1, failed);
+        _ = outbox.TryQueue(4, 1, refused); // two events wait already: the capacity
+
+        var refusal = Assert.IsType<QueueFullException>(Assert.Single(refused.Failures)); // at once
+        Assert.Equal("held: 2 events wait for its last call to return (it does not answer): event refused", refusal.Message);
+        var firstCall = outbox.Release;
+        outbox.Release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        firstCall.SetResult();
+        await first.WaitAsync(TimeSpan.FromSeconds(10));
+        outbox.Release.SetException(new InvalidOperationException("the receiver is gone"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => second.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal([[1], [2, 3]], outbox.Calls);
+        Assert.Empty(sent.Failures);
+        Assert.Equal(["the receiver is gone", "the receiver is gone"], failed.Failures.Select(e => e.Message)); // each item's
     }
 
     [Fact]
