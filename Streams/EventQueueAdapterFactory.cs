@@ -68,8 +68,8 @@ public sealed class EventQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
     /// One event on <paramref name="streamId"/>, as <see cref="QueueMessageBatchAsync"/> queues it, for a producer that does
     /// not wait for its send: <paramref name="observer"/> is told if it fails (no task to watch per event).
     /// </summary>
-    public void Queue(StreamId streamId, object item, Dictionary<string, object>? requestContext, ISendObserver observer) =>
-        Outbox(_mapper.GetQueueForStream(streamId)).TryQueue(new EventBatch(streamId, [item], requestContext), 1, observer);
+    public void QueueObserved(StreamId streamId, object item, Dictionary<string, object>? requestContext, ISendObserver observer) =>
+        Outbox(_mapper.GetQueueForStream(streamId)).Queue(new EventBatch(streamId, [item], requestContext), 1, observer);
 
     private EventQueueOutbox Outbox(QueueId queueId)
     {

@@ -160,8 +160,8 @@ internal sealed class ChannelJoins(ChannelGrain owner)
 
     /// <summary>
     /// Queues the batch to each joined gateway, once; a gateway whose lease ran out (it died without leaving) is dropped.
-    /// Not awaited: the stream queue's outbox sends a channel's batches in the order they were queued, and a failed send is
-    /// handled when it fails, in this grain's turn.
+    /// Not awaited: the stream queue's outbox sends a channel's batches in the order they were queued, and tells the join
+    /// when a send fails (<see cref="Joined.SendFailed"/>, on whatever thread finds out).
     /// </summary>
     public void Deliver(ChannelMessage[] messages)
     {

@@ -40,7 +40,7 @@ public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier,
         }
         else if (_adapter is EventQueueAdapterFactory queues)
         {
-            queues.Queue(stream, batch, RequestContextExtensions.Export(copier), observer);
+            queues.QueueObserved(stream, batch, RequestContextExtensions.Export(copier), observer);
         }
         else
         {
@@ -62,7 +62,7 @@ public sealed class DeliveryQueues(IServiceProvider services, DeepCopier copier,
                 if (_outboxes.Count >= IdleOutboxesKept) DropIdleOutboxes();
                 outbox = _outboxes.GetOrAdd(gatewayId, id => new GatewayOutbox(id, grains, options.StreamQueueCapacity));
             }
-            if (outbox.TryQueue(batch, batch.Messages.Length, observer) is not null) return;
+            if (outbox.TryQueue(batch, batch.Messages.Length, observer)) return;
             _outboxes.TryRemove(new KeyValuePair<string, GatewayOutbox>(gatewayId, outbox)); // retired meanwhile
         }
     }
