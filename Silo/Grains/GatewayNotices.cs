@@ -6,11 +6,13 @@ namespace LongLived.Silo.Grains;
 /// One-way notices to live gateways: a channel started a new activation (to all of them) or failed to send to some
 /// (to those: <see cref="IGatewayObserver.ChannelRestarted"/>), a delivery stream lost batches (to its gateway:
 /// <see cref="IGatewayObserver.DeliveryMissed"/>). The gateway list is read from the directory at most every few seconds
-/// per silo, so that thousands of activations at once (a failover) cost one directory call, not one each.
+/// per silo, so that thousands of activations at once (a failover) cost one directory call, not one each; a notice for a
+/// gateway the list lacks reads it again (at most once a second), since that gateway may have registered since.
 /// </summary>
 public sealed class GatewayNotices(IGrainFactory grains, TimeProvider time, ILogger<GatewayNotices> logger)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan RereadAfter = TimeSpan.FromSeconds(1);
     private readonly object _gate = new();
     private Task<Dictionary<string, IGatewayObserver>>? _gateways;
     private DateTimeOffset _readAt;
@@ -37,7 +39,7 @@ public sealed class GatewayNotices(IGrainFactory grains, TimeProvider time, ILog
     {
         try
         {
-            var gateways = await GatewaysAsync();
+            var gateways = await GatewaysAsync(gatewayIds);
             foreach (var id in gatewayIds)
             {
                 if (gateways.TryGetValue(id, out var gateway)) _ = gateway.ChannelRestarted(channel); // one-way
@@ -53,7 +55,7 @@ public sealed class GatewayNotices(IGrainFactory grains, TimeProvider time, ILog
     {
         try
         {
-            if ((await GatewaysAsync()).TryGetValue(gatewayId, out var gateway)) _ = gateway.DeliveryMissed(gatewayId, shard); // one-way
+            if ((await GatewaysAsync([gatewayId])).TryGetValue(gatewayId, out var gateway)) _ = gateway.DeliveryMissed(gatewayId, shard); // one-way
         }
         catch (Exception ex)
         {
@@ -61,17 +63,33 @@ public sealed class GatewayNotices(IGrainFactory grains, TimeProvider time, ILog
         }
     }
 
-    private Task<Dictionary<string, IGatewayObserver>> GatewaysAsync()
+    /// <summary>
+    /// The live gateways, listing every one of <paramref name="wanted"/> that is live: a gateway registered after the
+    /// list was read (it just started, and already a send to it failed) is not left untold until the list expires. The
+    /// list is read again at most once a second, so a gone gateway asked about often costs that, not a call per notice.
+    /// </summary>
+    private async Task<Dictionary<string, IGatewayObserver>> GatewaysAsync(IReadOnlyCollection<string>? wanted = null)
+    {
+        var asked = time.GetUtcNow();
+        var (read, readAt) = Cached(DateTimeOffset.MinValue);
+        var gateways = await read;
+        if (wanted is null || wanted.All(gateways.ContainsKey)) return gateways;
+        var wait = readAt + RereadAfter - time.GetUtcNow();
+        if (wait > TimeSpan.Zero) await Task.Delay(wait, time);
+        return await Cached(notBefore: asked).Read; // read since this notice was asked for, by it or by another
+    }
+
+    private (Task<Dictionary<string, IGatewayObserver>> Read, DateTimeOffset ReadAt) Cached(DateTimeOffset notBefore)
     {
         lock (_gate)
         {
             var now = time.GetUtcNow();
-            if (_gateways is null || _gateways.IsFaulted || now - _readAt > CacheFor)
+            if (_gateways is null || _gateways.IsFaulted || now - _readAt > CacheFor || _readAt <= notBefore)
             {
                 _gateways = grains.GetGrain<IGatewayDirectory>(0).Gateways();
                 _readAt = now;
             }
-            return _gateways;
+            return (_gateways, _readAt);
         }
     }
 }

@@ -4,7 +4,10 @@ using Grpc.Net.Client;
 using LongLived.Contracts;
 using LongLived.Gateway.Cluster;
 using Microsoft.AspNetCore.Builder;
+using LongLived.Silo.Grains;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LongLived.Tests;
 
@@ -71,6 +74,35 @@ public sealed class GatewayDeliveryTests
         // Live, not filled from history: a gateway the silo sent nothing gets it only from its head check (an hour away).
         Assert.Equal((1, 0), await StreamProviderTests.RelayedAsync(cluster));
         Assert.Equal((1, 0), await StreamProviderTests.RelayedAsync(onStreams.AdminPort));
+    }
+
+    [Fact]
+    public async Task A_gateway_that_registered_after_the_silo_read_its_gateway_list_is_still_told()
+    {
+        // The silo's real directory and gateways; the notices' own clock is fake and stands still, so the list they read
+        // first does not expire by time (it would in 5 s) before the second gateway's send fails.
+        var clusterId = $"late-gateway-{Guid.NewGuid():N}";
+        string[] common = ["--Logging:LogLevel:Default=Critical", $"--Orleans:ClusterId={clusterId}"];
+        await using var cluster = await OwnCluster.StartAsync(common, silo: ["--Generator:Interval=00:00:00"], gateway: NoChecks);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var notices = new GatewayNotices(cluster.Silo.Services.GetRequiredService<IGrainFactory>(), time, NullLogger<GatewayNotices>.Instance);
+        var firstTold = Told(cluster.Gateway);
+        await notices.TellSendFailedAsync("read-the-list", [cluster.Gateway.Services.GetRequiredService<GatewayObserver>().GatewayId]);
+        await Until(() => firstTold.Contains("read-the-list"));
+
+        await using var late = await cluster.StartExtraGatewayAsync([.. common, .. NoChecks]);
+        var lateTold = Told(late.App);
+        var telling = notices.TellSendFailedAsync("missed-on-the-late-gateway", [late.App.Services.GetRequiredService<GatewayObserver>().GatewayId]);
+        time.Advance(TimeSpan.FromSeconds(1)); // the list is read again at most once a second
+        await telling.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await Until(() => lateTold.Contains("missed-on-the-late-gateway"));
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        for (var i = 0; i < 1000 && !condition(); i++) await Task.Delay(10);
+        Assert.True(condition(), "not within 10 s");
     }
 
     /// <summary>
