@@ -88,7 +88,7 @@ public sealed class GatewayDeliveryTests
         var notices = new GatewayNotices(cluster.Silo.Services.GetRequiredService<IGrainFactory>(), time, NullLogger<GatewayNotices>.Instance);
         var firstTold = Told(cluster.Gateway);
         await notices.TellSendFailedAsync("read-the-list", [cluster.Gateway.Services.GetRequiredService<GatewayObserver>().GatewayId]);
-        await Until(() => firstTold.Contains("read-the-list"));
+        await Poll.UntilAsync(() => firstTold.Contains("read-the-list"));
 
         await using var late = await cluster.StartExtraGatewayAsync([.. common, .. NoChecks]);
         var lateTold = Told(late.App);
@@ -96,13 +96,7 @@ public sealed class GatewayDeliveryTests
         time.Advance(TimeSpan.FromSeconds(1)); // the list is read again at most once a second
         await telling.WaitAsync(TimeSpan.FromSeconds(10));
 
-        await Until(() => lateTold.Contains("missed-on-the-late-gateway"));
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        for (var i = 0; i < 1000 && !condition(); i++) await Task.Delay(10);
-        Assert.True(condition(), "not within 10 s");
+        await Poll.UntilAsync(() => lateTold.Contains("missed-on-the-late-gateway"));
     }
 
     /// <summary>

@@ -55,22 +55,11 @@ public sealed class GeneratorClockTests
                 var (timers, due) = Last;
                 SetUtcNow(due < target ? due : target);
                 if (due > target) return;
-                for (var waited = 0; Last.Timers == timers; waited += 5)
-                {
-                    Assert.True(waited < 10_000, "the clock did not wait again within 10 s of its timer");
-                    await Task.Delay(5);
-                }
+                await Poll.UntilAsync(() => Last.Timers != timers, "the clock did not wait again within 10 s of its timer");
             }
         }
 
-        public async Task WaitForTimerAsync()
-        {
-            for (var waited = 0; Last.Timers == 0; waited += 5)
-            {
-                Assert.True(waited < 10_000, "the clock did not start waiting within 10 s");
-                await Task.Delay(5);
-            }
-        }
+        public Task WaitForTimerAsync() => Poll.UntilAsync(() => Last.Timers > 0, "the clock did not start waiting within 10 s");
     }
 
     [Fact]

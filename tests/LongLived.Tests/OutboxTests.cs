@@ -63,7 +63,7 @@ public sealed class OutboxTests
         var outbox = new HeldOutbox(capacity: 2);
         var (sent, failed, refused) = (new Observer(), new Observer(), new Observer());
         outbox.Queue(1, 1, sent);
-        await Until(() => outbox.Calls.Count == 1); // its call is in flight
+        await Poll.UntilAsync(() => outbox.Calls.Count == 1); // its call is in flight
         outbox.Queue(2, 1, failed);
         outbox.Queue(3, 1, failed);
         outbox.Queue(4, 1, refused); // two events wait already: the capacity
@@ -73,9 +73,9 @@ public sealed class OutboxTests
         var firstCall = outbox.Release;
         outbox.Release = new(TaskCreationOptions.RunContinuationsAsynchronously);
         firstCall.SetResult();
-        await Until(() => outbox.Calls.Count == 2);
+        await Poll.UntilAsync(() => outbox.Calls.Count == 2);
         outbox.Release.SetException(new InvalidOperationException("the receiver is gone"));
-        await Until(() => failed.Failures.Length == 2);
+        await Poll.UntilAsync(() => failed.Failures.Length == 2);
 
         Assert.Equal([[1], [2, 3]], outbox.Calls);
         Assert.Empty(sent.Failures);
@@ -96,19 +96,12 @@ public sealed class OutboxTests
         outbox.Queue(1, 1, new ThrowingObserver());
         outbox.Queue(2, 1, told);
         outbox.Release.SetException(new InvalidOperationException("the receiver is gone"));
-        await Until(() => told.Failures.Length == 1);
+        await Poll.UntilAsync(() => told.Failures.Length == 1);
 
         outbox.Release = new(TaskCreationOptions.RunContinuationsAsynchronously);
         outbox.Release.SetResult();
         await outbox.Queue(3, 1).WaitAsync(TimeSpan.FromSeconds(10)); // the next call goes out
         Assert.Equal([1, 2, 3], outbox.Calls.SelectMany(c => c));
-    }
-
-    /// <summary>Waits until <paramref name="condition"/> holds, at most 10 s.</summary>
-    private static async Task Until(Func<bool> condition)
-    {
-        for (var i = 0; i < 1000 && !condition(); i++) await Task.Delay(10);
-        Assert.True(condition(), "not within 10 s");
     }
 
     [Fact]
