@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 
 namespace LongLived.Hosting;
@@ -15,7 +16,21 @@ public static class LongLivedHost
     public static async Task<int> RunAsync(string[] args, Func<string[], WebApplication> build)
     {
         if (HealthProbe.Requested(args) is { } url) return await HealthProbe.RunAsync(url);
-        await build(args).RunAsync();
+        // Sized before the host is built, since what it builds and starts runs on the pool; and here, not in build: the tests
+        // build silos and gateways inside their own process.
+        int workers;
+        string? error;
+        using (var settings = CreateBuilder(args).Configuration)
+        {
+            if (!WorkerThreads.TryApply(settings, out workers, out error))
+            {
+                await Console.Error.WriteLineAsync(error);
+                return 2;
+            }
+        }
+        var app = build(args);
+        if (workers > 0) app.Logger.LogInformation("Thread pool: {Workers} worker thread(s) ({Key})", workers, WorkerThreads.Key);
+        await app.RunAsync();
         return 0;
     }
 

@@ -15,6 +15,14 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 builder.Services.AddGrpc();
 builder.Services.AddSingleton<MemoryTopics>();
 builder.Services.AddHostedService<Generator>();
+// Runtime:WorkerThreads as the product reads it (LongLived.Hosting.WorkerThreads), so the bench sizes every server's pool alike.
+if (builder.Configuration.GetValue("Runtime:WorkerThreads", 0) is > 0 and var workers)
+{
+    ThreadPool.GetMinThreads(out _, out var io);
+    ThreadPool.GetMaxThreads(out _, out var maxIo);
+    ThreadPool.SetMinThreads(workers, io);
+    ThreadPool.SetMaxThreads(workers, maxIo);
+}
 var app = builder.Build();
 app.MapGrpcService<BareLonglivedService>();
 app.Run();

@@ -64,6 +64,7 @@ public sealed class Report(string mode, string label, int runs, DateTimeOffset s
         {
             ["mode"] = mode, ["label"] = label, ["runs"] = runs, ["started"] = started.ToString("u"),
             ["machine"] = new JsonObject { ["cores"] = Environment.ProcessorCount, ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription, ["dotnet"] = Environment.Version.ToString() },
+            ["workerThreads"] = Deployment.WorkerThreads,
         };
         foreach (var (key, value) in figures.Values.OrderBy(k => k.Key, StringComparer.Ordinal))
         {
@@ -88,7 +89,7 @@ public sealed class Report(string mode, string label, int runs, DateTimeOffset s
         var figures = new Figures();
         foreach (var (group, node) in root)
         {
-            if (group is "processes" or "series" or "machine" || node is not JsonObject values) continue;
+            if (group is "processes" or "series" or "machine" or "workerThreads" || node is not JsonObject values) continue;
             Flatten(group, values);
         }
         foreach (var (step, list) in root["processes"]?.AsObject() ?? [])
@@ -117,7 +118,7 @@ public sealed class Report(string mode, string label, int runs, DateTimeOffset s
         md.AppendLine("streams) and one gateway (three for fan-out, two for failover); the baseline is `bench/BareRelay`, a bare grpc-dotnet server of the");
         md.AppendLine("same `protos.Longlived` contract streaming from memory with the gateway's Kestrel settings. One load client (8 HTTP/2");
         md.AppendLine("connections per server) drives both sides, in the same run, on the same machine: every process shares its cores.").AppendLine();
-        md.AppendLine($"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}. Run started {started:u}, mode `{mode}`; the history scenario is the median of {runs} run(s), the others are single runs (minutes long, or a series).").AppendLine();
+        md.AppendLine($"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}; every server process (product and bare relay) with {(Deployment.WorkerThreads > 0 ? $"{Deployment.WorkerThreads} thread-pool worker(s)" : ".NET's default thread pool")} (`Runtime:WorkerThreads`, `BENCH_WORKER_THREADS`). Run started {started:u}, mode `{mode}`; the history scenario is the median of {runs} run(s), the others are single runs (minutes long, or a series).").AppendLine();
         md.AppendLine($"Scale of this run: idle {V("idle.streams")} streams; own channel {V("ownChannel.clients")} clients × 1 msg/s for {V("ownChannel.seconds")} s; fan-out {V("fanout.subscribers")} subscribers over {V("fanout.gateways")} gateways; failover {V("failover.clients")} clients.").AppendLine();
         md.Append("| figure | bare relay | LongLived | ratio | target |");
         if (before is not null) md.Append($" before the redesign ({before["mode"]} run) |");

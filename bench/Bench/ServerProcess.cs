@@ -17,6 +17,12 @@ public sealed class ServerProcess : IAsyncDisposable
         info.ArgumentList.Add(Repo.Path(dll));
         foreach (var arg in args) info.ArgumentList.Add(arg);
         info.ArgumentList.Add("--Logging:LogLevel:Default=Warning"); // the same quiet logs on every side
+        // Runtime settings under test, for every server process alike (product and bare relay), e.g. BENCH_SERVER_ENV="DOTNET_gcServer=0".
+        foreach (var pair in Environment.GetEnvironmentVariable("BENCH_SERVER_ENV")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [])
+        {
+            var equals = pair.IndexOf('=');
+            if (equals > 0) info.Environment[pair[..equals]] = pair[(equals + 1)..];
+        }
         Directory.CreateDirectory(logDir);
         _log = new StreamWriter(Path.Combine(logDir, $"{name}.log"), append: true) { AutoFlush = true };
         _process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {name}");
