@@ -9,7 +9,10 @@ passed=0; failed=0
 check() { if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "not ok - $1 ($3)"; fi; }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # The value of a Prometheus sample (first match of its name) on a /metrics page.
-sample() { curl -s "$1" | awk -v name="$2" '$1 == name || index($1, name "{") == 1 {print $2; exit}'; }
+sample() {
+  /usr/bin/python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1" 2>/dev/null |
+    awk -v name="$2" '$1 == name || index($1, name "{") == 1 {print $2; exit}'
+}
 silo_dll=Silo/bin/Release/net10.0/LongLived.Silo.dll
 gateway_dll=Gateway/bin/Release/net10.0/LongLived.Gateway.dll
 
