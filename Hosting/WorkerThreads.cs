@@ -9,7 +9,8 @@ namespace LongLived.Hosting;
 /// ticks, a delivery's writes): the pool wakes a second worker for each burst, which finds little and sleeps again.
 /// Where the processes share a few cores, those wake-ups were a quarter of their CPU: with one worker each, silo and
 /// gateway at 10,000 own channels spent 0.14 + 0.19 cores instead of 0.20 + 0.25 (docs/data-path.md, "One worker per
-/// process"). Nothing in either process blocks a worker; code that did would stall the whole process with one.
+/// process"). Code that blocks a worker stalls a process that has one: ours does not, but OpenTelemetry's Prometheus
+/// exporter spin-waits for an earlier scrape's response to be written (docs/data-path.md), hence not the default.
 /// </summary>
 public static class WorkerThreads
 {

@@ -27,7 +27,9 @@ public static class ChannelStorageHosting
             // Channel histories are Redis streams, written through this connection (grain state holds the rest).
             var options = ConfigurationOptions.Parse(redis);
             options.AbortOnConnectFail = false;
-            builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
+            builder.Services.AddSingleton(new RedisConnection(options));
+            builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(services => services.GetRequiredService<RedisConnection>());
+            builder.Services.AddSingleton(services => services.GetRequiredService<RedisConnection>().Multiplexer);
         }
         builder.UseOrleans(silo =>
         {
