@@ -15,14 +15,8 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 builder.Services.AddGrpc();
 builder.Services.AddSingleton<MemoryTopics>();
 builder.Services.AddHostedService<Generator>();
-// Runtime:WorkerThreads as the product reads it (LongLived.Hosting.WorkerThreads), so the bench sizes every server's pool alike.
-if (builder.Configuration.GetValue("Runtime:WorkerThreads", 0) is > 0 and var workers)
-{
-    ThreadPool.GetMinThreads(out _, out var io);
-    ThreadPool.GetMaxThreads(out _, out var maxIo);
-    ThreadPool.SetMinThreads(workers, io);
-    ThreadPool.SetMaxThreads(workers, maxIo);
-}
+// Runtime:WorkerThreads as the product applies it, so the bench sizes every server's pool alike.
+if (!LongLived.Hosting.WorkerThreads.TryApply(builder.Configuration, out _, out var error)) throw new InvalidOperationException(error);
 var app = builder.Build();
 app.MapGrpcService<BareLonglivedService>();
 app.Run();

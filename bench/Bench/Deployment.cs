@@ -39,13 +39,11 @@ public sealed class Deployment : IAsyncDisposable
     /// </summary>
     public static int WorkerThreads { get; } = int.TryParse(Environment.GetEnvironmentVariable("BENCH_WORKER_THREADS"), out var n) && n >= 0 ? n : 1;
 
-    private static string WorkerThreadsArg => $"--Runtime:WorkerThreads={WorkerThreads}";
-
     public static async Task<Deployment> ProductAsync(string logDir, int gateways, TimeSpan generatorInterval, int historyMaxCount = 1000)
     {
         var silo = ServerProcess.Silo(logDir, [$"--Orleans:SiloPort={SiloPort}", $"--Orleans:GatewayPort={SiloGatewayPort}",
             $"--Silo:HttpPort={SiloHttpPort}", "--Silo:Dashboard=false",
-            $"--Generator:Interval={generatorInterval}", $"--History:MaxCount={historyMaxCount}", WorkerThreadsArg, .. ExtraArgs("BENCH_SILO_ARGS")]);
+            $"--Generator:Interval={generatorInterval}", $"--History:MaxCount={historyMaxCount}", .. ExtraArgs("BENCH_SILO_ARGS")]);
         var processes = new List<ServerProcess> { silo };
         await StopAllOnFailureAsync(processes, async () =>
         {
@@ -53,7 +51,7 @@ public sealed class Deployment : IAsyncDisposable
             for (var i = 0; i < gateways; i++)
             {
                 processes.Add(ServerProcess.Gateway($"gateway{i + 1}", logDir, [$"--Gateway:Port={FirstGatewayPort + i}",
-                    $"--Gateway:AdminPort={FirstGatewayPort + 1000 + i}", $"--Orleans:GatewayPorts:0={SiloGatewayPort}", WorkerThreadsArg, .. Unlimited, .. ExtraArgs("BENCH_GATEWAY_ARGS")]));
+                    $"--Gateway:AdminPort={FirstGatewayPort + 1000 + i}", $"--Orleans:GatewayPorts:0={SiloGatewayPort}", .. Unlimited, .. ExtraArgs("BENCH_GATEWAY_ARGS")]));
             }
             for (var i = 0; i < gateways; i++) await processes[i + 1].WaitForPortAsync(FirstGatewayPort + i, TimeSpan.FromSeconds(60));
         });
@@ -67,7 +65,7 @@ public sealed class Deployment : IAsyncDisposable
     public static async Task<Deployment> BareAsync(string logDir, TimeSpan generatorInterval, int relays = 1)
     {
         var ports = Enumerable.Range(0, relays).Select(i => BarePort + 100 * i).ToArray();
-        var processes = ports.Select((port, i) => ServerProcess.Bare(relays == 1 ? "bare" : $"bare{i + 1}", logDir, $"--Port={port}", $"--Interval={generatorInterval}", WorkerThreadsArg)).ToList();
+        var processes = ports.Select((port, i) => ServerProcess.Bare(relays == 1 ? "bare" : $"bare{i + 1}", logDir, $"--Port={port}", $"--Interval={generatorInterval}")).ToList();
         await StopAllOnFailureAsync(processes, async () =>
         {
             for (var i = 0; i < relays; i++) await processes[i].WaitForPortAsync(ports[i], TimeSpan.FromSeconds(60));

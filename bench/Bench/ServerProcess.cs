@@ -17,6 +17,7 @@ public sealed class ServerProcess : IAsyncDisposable
         info.ArgumentList.Add(Repo.Path(dll));
         foreach (var arg in args) info.ArgumentList.Add(arg);
         info.ArgumentList.Add("--Logging:LogLevel:Default=Warning"); // the same quiet logs on every side
+        info.ArgumentList.Add($"--Runtime:WorkerThreads={Deployment.WorkerThreads}"); // the same thread pool on every side
         // Runtime settings under test, for every server process alike (product and bare relay), e.g. BENCH_SERVER_ENV="DOTNET_gcServer=0".
         foreach (var pair in Environment.GetEnvironmentVariable("BENCH_SERVER_ENV")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [])
         {
