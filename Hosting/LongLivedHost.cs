@@ -20,8 +20,7 @@ public static class LongLivedHost
         // build silos and gateways inside their own process.
         int workers;
         string? error;
-        // Without reload on change: a file watcher of this builder would outlive it.
-        using (var settings = CreateBuilder([.. args, "--hostBuilder:reloadConfigOnChange=false"]).Configuration)
+        using (var settings = CreateBuilder(args).Configuration)
         {
             if (!WorkerThreads.TryApply(settings, out workers, out error))
             {
