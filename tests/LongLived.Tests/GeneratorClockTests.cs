@@ -96,30 +96,38 @@ public sealed class GeneratorClockTests
         Assert.Equal(Enumerable.Range(0, 8).Select(n => SlotStart(60, n)), late.Ticks);
     }
 
-    /// <summary>The system clock as a host with NTP sees it: it can be stepped.</summary>
-    private sealed class SteppedTime : TimeProvider
+    /// <summary>A clock as a host with NTP sees it: it can be stepped. Its timers run on <paramref name="inner"/>'s time.</summary>
+    private sealed class SteppedTime(TimeProvider inner) : TimeProvider
     {
         public TimeSpan Step { get; set; }
-        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Step;
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow() + Step;
+        public override long GetTimestamp() => inner.GetTimestamp();
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => inner.CreateTimer(callback, state, dueTime, period);
     }
 
     [Fact]
     public async Task A_clock_stepped_back_an_hour_does_not_stop_the_ticks()
     {
+        // On a fake clock (it was on the machine's, and a loaded machine missed a tick now and then).
         var interval = TimeSpan.FromMilliseconds(200);
-        var time = new SteppedTime();
+        var start = new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero);
+        var fake = new SteppedFakeTime(start + TimeSpan.FromMilliseconds(1));
+        var time = new SteppedTime(fake);
         using var clock = new GeneratorClock(Options.Create(new GeneratorOptions { Interval = interval }), time, NullLogger<GeneratorClock>.Instance);
-        await clock.StartAsync(CancellationToken.None);
-        var channel = new Channel();
+        var channel = new Channel(fake);
         clock.Join(30, channel);
-        await Task.Delay(interval * 3);
+        await Task.Run(() => clock.StartAsync(CancellationToken.None));
+        await fake.WaitForTimerAsync();
+        DateTimeOffset SlotStart(int slot, int n) => start + interval * n + interval / GeneratorClock.Slots * slot;
+        await fake.RunToAsync(SlotStart(0, 3));
+        Assert.Equal(3, channel.Count);
 
         time.Step = TimeSpan.FromHours(-1);
-        var before = channel.Ticks.Count;
-        await Task.Delay(interval * 5);
+        await fake.RunToAsync(SlotStart(0, 8));
         await clock.StopAsync(CancellationToken.None);
 
-        Assert.True(channel.Ticks.Count - before >= 3, $"{channel.Ticks.Count - before} ticks in the 5 intervals after the step");
+        // Not an hour of silence: the slot's ticks go on at the same times (an hour is whole intervals).
+        Assert.Equal(Enumerable.Range(3, 5).Select(n => SlotStart(30, n)), channel.Ticks.Skip(3));
     }
 
     /// <summary>The system clock, counting how often it is read.</summary>
