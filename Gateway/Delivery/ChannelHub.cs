@@ -354,7 +354,9 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
     /// <summary>A channel with local subscribers.</summary>
     public sealed class HubChannel(string name, long joinId, int slot)
     {
-        private IChannelSink[] _sinks = [];
+        // Null, the one sink (a client's own channel), or an array of two or more: a live message then reads one field of
+        // this entry and goes to its sink, where an array (or a lock object) was one more cold cache line per message.
+        private object? _sinks;
 
         public string Name { get; } = name;
         /// <summary>Names this entry's join at the grain. Ids grow, so a late call of an earlier entry (its Leave, or its head
@@ -363,7 +365,7 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         /// <summary>Where <see cref="JoinSlots"/> finds it by join id (-1: nowhere; found by name).</summary>
         public int Slot { get; } = slot;
         /// <summary>The newest session fence among the local subscribers (a client's own channel: its one session).</summary>
-        internal long Fence => Volatile.Read(ref _sinks).Select(s => s.Fence).DefaultIfEmpty().Max();
+        internal long Fence => Sinks.Select(s => s.Fence).DefaultIfEmpty().Max();
         internal SemaphoreSlim Gate { get; } = new(1, 1);
         internal bool Joined { get; set; }
         /// <summary>Its delivery stream reported an error: the next round checks it.</summary>
@@ -371,7 +373,12 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         /// <summary>1 while the head check watches it (queued, or kept for news it has not checked yet).</summary>
         internal int Watched;
         internal bool Closed { get; set; }
-        public IReadOnlyList<IChannelSink> Sinks => Volatile.Read(ref _sinks);
+        public IReadOnlyList<IChannelSink> Sinks => Volatile.Read(ref _sinks) switch
+        {
+            IChannelSink one => [one],
+            IChannelSink[] many => many,
+            _ => [],
+        };
 
         /// <summary>
         /// When (Environment.TickCount64) this channel last showed news: a live message, or a head check that found more.
@@ -397,9 +404,9 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
 
         // The newest position seen, as its parts: a live message must not store a new object here (a position and its
         // epoch string, freshly deserialized, per message), or every channel's would survive each gen0 collection.
+        // Guarded by this entry's own monitor (lock (this)), not a lock object of its own: that was a cold line per message.
         private string? _seenEpoch;
         private ulong _seenOffset;
-        private readonly Lock _seenLock = new();
 
         /// <summary>
         /// The newest position seen here, live or by a head check (null: none yet). Offsets the grain stored once: if
@@ -409,14 +416,14 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
         {
             get
             {
-                lock (_seenLock) return _seenEpoch is null ? null : new ChannelPosition(_seenOffset, _seenEpoch);
+                lock (this) return _seenEpoch is null ? null : new ChannelPosition(_seenOffset, _seenEpoch);
             }
         }
 
         /// <summary>Records a position: a newer offset, another epoch, or (<paramref name="replace"/>) the grain's own head.</summary>
         internal void Saw(string epoch, ulong offset, bool replace)
         {
-            lock (_seenLock)
+            lock (this)
             {
                 var sameEpoch = _seenEpoch == epoch;
                 if (!replace && sameEpoch && offset <= _seenOffset) return;
@@ -425,20 +432,30 @@ public sealed class ChannelHub(IClusterClient cluster, GatewayObserver observer,
             }
         }
 
-        internal void Add(IChannelSink sink) => _sinks = [.. _sinks, sink];
+        internal void Add(IChannelSink sink) => Set([.. Sinks, sink]);
 
         /// <summary>True when the last sink left.</summary>
         internal bool Remove(IChannelSink sink)
         {
-            _sinks = [.. _sinks.Where(s => !ReferenceEquals(s, sink))];
-            return _sinks.Length == 0;
+            var left = Sinks.Where(s => !ReferenceEquals(s, sink)).ToArray();
+            Set(left);
+            return left.Length == 0;
         }
+
+        private void Set(IChannelSink[] sinks) => Volatile.Write(ref _sinks, sinks.Length switch { 0 => null, 1 => sinks[0], _ => sinks });
 
         internal void Deliver(ChannelMessage message)
         {
-            var sinks = Volatile.Read(ref _sinks);
-            var encoded = sinks.Length > 1 ? EncodedResponses.Encode(message) : null;
-            foreach (var sink in sinks) sink.Offer(message, encoded);
+            switch (Volatile.Read(ref _sinks))
+            {
+                case IChannelSink one:
+                    one.Offer(message, null);
+                    break;
+                case IChannelSink[] many:
+                    var encoded = EncodedResponses.Encode(message);
+                    foreach (var sink in many) sink.Offer(message, encoded);
+                    break;
+            }
         }
     }
 

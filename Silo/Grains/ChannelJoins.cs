@@ -37,6 +37,8 @@ internal sealed class ChannelJoins(ChannelGrain owner)
     private HashSet<string>? _joinedHere;
     private bool _keptActive;
     private FailedSends? _failedSends; // made at the first failed send (memory per client)
+    private long _expiryCheckDue; // when a delivery next drops expired joins (Environment.TickCount64)
+    private const long ExpiryCheckMs = 10_000;
 
     public IEnumerable<string> GatewayIds => _gateways.Select(g => g.Route.GatewayId);
     public bool Any => _gateways.Count > 0;
@@ -166,7 +168,14 @@ internal sealed class ChannelJoins(ChannelGrain owner)
     public void Deliver(ChannelMessage[] messages)
     {
         if (_gateways.Count == 0) return;
-        DropExpired();
+        // Not per message: the directory tells the silo when a gateway goes (GatewayGone), and this check, a clock read and
+        // a directory lookup, was 3.6 % of a silo at 10,000 channels × 1 msg/s. A dead gateway gets at most 10 s more sends.
+        var ticks = Environment.TickCount64;
+        if (ticks >= _expiryCheckDue)
+        {
+            _expiryCheckDue = ticks + ExpiryCheckMs;
+            DropExpired();
+        }
         foreach (var joined in _gateways)
         {
             try

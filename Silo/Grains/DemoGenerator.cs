@@ -38,7 +38,9 @@ internal sealed class DemoGenerator(IGrainContext grain, string channel, string 
     /// silo's CPU at 10,000 channels (message, routing, invocation). It runs single-threaded with the grain's requests and,
     /// as they do (the grain is reentrant), interleaves with them at awaits.
     /// </summary>
-    void IGeneratingChannel.Tick() => grain.Scheduler.QueueAction(static self => ((DemoGenerator)self).StartTick(), this);
+    void IGeneratingChannel.Tick() => _scheduler.QueueAction(static self => ((DemoGenerator)self).StartTick(), this);
+
+    private readonly IWorkItemScheduler _scheduler = grain.Scheduler; // kept: the clock's tick then reads no activation's fields (a cold line)
 
     /// <summary>
     /// The channel's slot came: the messages due since the last tick (one, or a few after a pause). A tick that finds the

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LongLived.Silo.Options;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +15,9 @@ namespace LongLived.Silo.Grains;
 public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvider time, ILogger<GeneratorClock> logger) : BackgroundService
 {
     public const int Slots = 100;
-    private readonly HashSet<IGeneratingChannel>[] _slots = [.. Enumerable.Range(0, Slots).Select(_ => new HashSet<IGeneratingChannel>())];
+    // Lists, copied to the tick's list as one block: a set's entries were copied one by one, each with the array's type
+    // check, which read every generator's object header (a cold line per channel, 3.6 % of a silo at 10,000 channels).
+    private readonly List<IGeneratingChannel>[] _slots = [.. Enumerable.Range(0, Slots).Select(_ => new List<IGeneratingChannel>())];
     private readonly long _slotTicks = options.Value.Interval.Ticks / Slots;
     private long Interval => _slotTicks * Slots;
     private readonly Streams.ThrottledLog _failures = new(TimeSpan.FromSeconds(10)); // a silo stopping fails them all at once
@@ -40,6 +43,7 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
         return now - due > interval * 3 || due - now > interval ? NextTime(slot, now - interval) : due;
     }
 
+    /// <summary>Ticks <paramref name="channel"/> in <paramref name="slot"/> until it leaves; a channel joins once (until it leaves).</summary>
     public void Join(int slot, IGeneratingChannel channel)
     {
         lock (_slots[slot]) _slots[slot].Add(channel);
@@ -47,7 +51,18 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
 
     public void Leave(int slot, IGeneratingChannel channel)
     {
-        lock (_slots[slot]) _slots[slot].Remove(channel);
+        var channels = _slots[slot];
+        lock (channels)
+        {
+            // By reference (Remove would call Equals on each), and the last one moved into its place: order does not matter.
+            for (var i = 0; i < channels.Count; i++)
+            {
+                if (!ReferenceEquals(channels[i], channel)) continue;
+                channels[i] = channels[^1];
+                channels.RemoveAt(channels.Count - 1);
+                return;
+            }
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -81,7 +96,7 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
             for (; next <= now; next++)
             {
                 var slot = (int)(next % Slots);
-                lock (_slots[slot]) due.AddRange(_slots[slot]);
+                lock (_slots[slot]) due.AddRange(CollectionsMarshal.AsSpan(_slots[slot]));
                 foreach (var channel in due)
                 {
                     try
