@@ -63,6 +63,11 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
             var response = call.GetHttpContext().Response;
             var unflushed = false; // a write with the hint may sit in the response buffer
             var buffer = session.Buffer;
+            // Per message, what is not needed is not touched (each is a cold line by the time a channel's next message
+            // comes): a session of one channel skips the lookup by name, and the write options go down the writers (ours,
+            // channelz's, grpc-dotnet's) only when they change.
+            var only = cursors.Count == 1 ? cursors.Values.Single() : null;
+            WriteOptions? hint = null;
             using (session.StopReadsOn(cancellationToken))
             {
                 while (await buffer.WaitToReadAsync())
@@ -70,8 +75,8 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
                     while (buffer.TryRead(out var signal))
                     {
                         var more = buffer.Count > 0;
-                        writer.WriteOptions = more ? BufferHint : null;
-                        var cursor = cursors[signal.Channel];
+                        if (hint != (more ? BufferHint : null)) writer.WriteOptions = hint = more ? BufferHint : null;
+                        var cursor = only ?? cursors[signal.Channel];
                         if (signal.Message is { } message) await OnMessageAsync(cursor, message, signal.Encoded, writer, cancellationToken);
                         else if (signal.Head is { } head) await OnHeadAsync(cursor, head, signal.Restarted, writer, cancellationToken);
                         unflushed |= more;
