@@ -83,8 +83,8 @@ public sealed class ChannelGrain(
             // Only when it generates: one per client otherwise, for nothing (memory per idle client).
             if (generatorOptions.Value.Interval > TimeSpan.Zero)
             {
-                _generator = new DemoGenerator(GrainContext, Name, clientId, generatorOptions.Value, ServiceProvider.GetRequiredService<GeneratorClock>(),
-                    data => AppendAsync(data, null), () => _joins.Any, metrics, time, logger);
+                _generator = new DemoGenerator(this, GrainContext, Name, clientId, generatorOptions.Value, ServiceProvider.GetRequiredService<GeneratorClock>(),
+                    metrics, time, logger);
             }
         }
         // This activation knows no joins: gateways with local subscribers of an earlier one join again at once (one-way,
@@ -230,6 +230,10 @@ public sealed class ChannelGrain(
         _joins.GatewayGone(gatewayId, notRenewedSince);
         return Task.CompletedTask;
     }
+
+    // For DemoGenerator: an append of generated data, and whether a gateway is joined.
+    internal Task AppendGeneratedAsync(string data) => AppendAsync(data, null);
+    internal bool IsJoined => _joins.Any;
 
     // For ChannelJoins and ClientSession, which reach them through the grain (memory per client).
     internal string ChannelName => Name;
