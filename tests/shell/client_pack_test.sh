@@ -4,8 +4,7 @@
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-passed=0; failed=0
-check() { if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "not ok - $1"; echo "$3" | tail -n 20 | sed 's/^/    /'; fi; }
+. tests/shell/lib.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -48,5 +47,4 @@ cat > "$work/app/nuget.config" <<XML
 XML
 [ -s "$work/app/Program.cs" ]; check "README.md has the client program" $? "no csharp block after <!-- client-example -->"
 out=$(cd "$work/app" && dotnet build -nologo 2>&1); check "the README's client program builds against the package" $? "$out"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -4,8 +4,7 @@
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-passed=0; failed=0
-check() { if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "not ok - $1"; echo "$3" | sed 's/^/    /'; fi; }
+. tests/shell/lib.sh
 if ! command -v promtool >/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq prometheus >/dev/null
@@ -18,5 +17,4 @@ echo token > "$work/admin-token"
 out=$(promtool check config "$work/prometheus.yml" 2>&1); check "promtool check config deploy/prometheus/prometheus.yml" $? "$out"
 out=$(promtool check rules deploy/prometheus/rules.yml 2>&1); check "promtool check rules deploy/prometheus/rules.yml" $? "$out"
 out=$(cd deploy/prometheus && promtool test rules rules.test.yml 2>&1); check "promtool test rules: every alert fires and stays quiet as its tests say" $? "$out"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -8,15 +8,12 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 session="llctrlc$$"
-passed=0; failed=0
-check() { if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "not ok - $1 ($3)"; fi; }
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. tests/shell/lib.sh
 finish() {
   tmux kill-session -t "$session" 2>/dev/null
   pkill -9 -f "LongLived\.(Silo|Gateway|Emulator)\.dll" 2>/dev/null # whatever a failed run left must not break the next suite
   rm -rf "$work"
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
+  summary
   exit
 }
 if ! command -v tmux >/dev/null; then

@@ -4,9 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
-passed=0; failed=0
-check() { if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "not ok - $1 ($3)"; fi; }
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. tests/shell/lib.sh
 # The pid of whatever listens on a TCP port (procfs: the socket inode, then the process holding it).
 pid_on_port() {
   local hex inode pid
@@ -48,5 +46,4 @@ if [ "$failed" -gt 0 ]; then tail -n 30 "$work/run.log"; fi
 # Whatever a failed run left behind must not break the next suite.
 for port in 7071 7073 30000; do p=$(pid_on_port "$port") && kill -9 "$p" 2>/dev/null; done
 rm -rf "$work"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -5,9 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
-passed=0; failed=0
-check() { if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "ok - $1"; else failed=$((failed + 1)); echo "not ok - $1 ($3)"; fi; }
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. tests/shell/lib.sh
 # The value of a Prometheus sample (first match of its name) on a /metrics page.
 sample() {
   /usr/bin/python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1" 2>/dev/null |
@@ -56,5 +54,4 @@ grep -qF "Runtime:WorkerThreads must be 0 (.NET's default) or a number of thread
 check "and its standard error says which setting is wrong and why" "$?" "$(tail -n 3 "$work/bad.log")"
 
 if [ "$failed" -gt 0 ]; then cat "$work/client.out"; tail -n 20 "$work/silo.log" "$work/gateway.log"; fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
