@@ -66,7 +66,7 @@ public sealed class SessionRelay(ChannelHub hub, SessionLifecycle lifecycle, IGr
             // Per message, what is not needed is not touched (each is a cold line by the time a channel's next message
             // comes): a session of one channel skips the lookup by name, and the write options go down the writers (ours,
             // channelz's, grpc-dotnet's) only when they change.
-            var only = cursors.Count == 1 ? cursors.Values.Single() : null;
+            var only = starts.Length == 1 ? starts[0].Cursor : null;
             WriteOptions? hint = null;
             using (session.StopReadsOn(cancellationToken))
             {

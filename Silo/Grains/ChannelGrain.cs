@@ -83,8 +83,7 @@ public sealed class ChannelGrain(
             // Only when it generates: one per client otherwise, for nothing (memory per idle client).
             if (generatorOptions.Value.Interval > TimeSpan.Zero)
             {
-                _generator = new DemoGenerator(this, GrainContext, Name, clientId, generatorOptions.Value, ServiceProvider.GetRequiredService<GeneratorClock>(),
-                    metrics, time, logger);
+                _generator = new DemoGenerator(this, clientId, generatorOptions.Value, ServiceProvider.GetRequiredService<GeneratorClock>(), metrics, time, logger);
             }
         }
         // This activation knows no joins: gateways with local subscribers of an earlier one join again at once (one-way,

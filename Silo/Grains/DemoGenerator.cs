@@ -8,7 +8,7 @@ namespace LongLived.Silo.Grains;
 /// a gateway is joined to the channel or renewed its lease (reads, head checks) within Generator:IdleTimeout; stopped
 /// after that. Ticked by the silo's <see cref="GeneratorClock"/> in the channel's slot of the interval.
 /// </summary>
-internal sealed class DemoGenerator(ChannelGrain owner, IGrainContext grain, string channel, string clientId, GeneratorOptions options, GeneratorClock clock,
+internal sealed class DemoGenerator(ChannelGrain owner, string clientId, GeneratorOptions options, GeneratorClock clock,
     SiloMetrics metrics, TimeProvider time, ILogger logger) : IGeneratingChannel
 {
     private static readonly Streams.ThrottledLog Failures = new(TimeSpan.FromSeconds(10)); // a failing store fails them all
@@ -18,7 +18,7 @@ internal sealed class DemoGenerator(ChannelGrain owner, IGrainContext grain, str
     private DateTimeOffset _leaseRenewedAt;
     private string? _data;
 
-    private readonly int _slot = GeneratorClock.SlotOf(channel); // hashed once: each tick needs it (1.5 % of the silo at 10,000 channels)
+    private readonly int _slot = GeneratorClock.SlotOf(owner.ChannelName); // hashed once: each tick needs it (1.5 % of the silo at 10,000 channels)
 
     /// <summary>Renews the lease, and starts generating if it was not.</summary>
     public void RenewLease()
@@ -30,7 +30,7 @@ internal sealed class DemoGenerator(ChannelGrain owner, IGrainContext grain, str
         _running = true;
         clock.Join(_slot, this);
         metrics.GeneratorStarted();
-        logger.LogInformation("Channel {Channel}: generator started every {Interval}", channel, options.Interval);
+        logger.LogInformation("Channel {Channel}: generator started every {Interval}", owner.ChannelName, options.Interval);
     }
 
     /// <summary>
@@ -40,7 +40,7 @@ internal sealed class DemoGenerator(ChannelGrain owner, IGrainContext grain, str
     /// </summary>
     void IGeneratingChannel.Tick() => _scheduler.QueueAction(static self => ((DemoGenerator)self).StartTick(), this);
 
-    private readonly IWorkItemScheduler _scheduler = grain.Scheduler; // kept: the clock's tick then reads no activation's fields (a cold line)
+    private readonly IWorkItemScheduler _scheduler = owner.GrainContext.Scheduler; // kept: the clock's tick then reads no activation's fields (a cold line)
 
     /// <summary>
     /// The channel's slot came: the messages due since the last tick (one, or a few after a pause). A tick that finds the
@@ -56,7 +56,7 @@ internal sealed class DemoGenerator(ChannelGrain owner, IGrainContext grain, str
         // A joined gateway is a listener: the head check no longer touches a channel that keeps getting messages.
         if (time.GetUtcNow() - _leaseRenewedAt > options.IdleTimeout && !owner.IsJoined)
         {
-            logger.LogInformation("Channel {Channel}: no subscriber for {Idle}, generator stopped", channel, options.IdleTimeout);
+            logger.LogInformation("Channel {Channel}: no subscriber for {Idle}, generator stopped", owner.ChannelName, options.IdleTimeout);
             _ = Stop(); // this tick is what it returns
             return;
         }
@@ -73,7 +73,7 @@ internal sealed class DemoGenerator(ChannelGrain owner, IGrainContext grain, str
         catch (Exception ex)
         {
             // The append logged why (storage); the next tick tries again.
-            if (Failures.ShouldLog(out var more)) logger.LogWarning("Channel {Channel}: generating failed ({Error}); {More} more failures since the last report", channel, ex.Message, more);
+            if (Failures.ShouldLog(out var more)) logger.LogWarning("Channel {Channel}: generating failed ({Error}); {More} more failures since the last report", owner.ChannelName, ex.Message, more);
         }
     }
 
