@@ -12,9 +12,9 @@ namespace LongLived.Silo.Grains;
 /// silo and the gateway per slot, not per message). A tick queues the generator's work on its grain's own scheduler
 /// (<see cref="DemoGenerator"/>).
 /// <para>
-/// The timer is periodic and runs only while a generator is joined. A new one-shot timer per slot woke .NET's timer
-/// thread twice per slot (once to set it, once when due); and a silo without generators woke 200 times a second for
-/// nothing (4.6 % of a core with no client at all).
+/// The timer is periodic and runs only while a generator is joined: a silo without generators woke its timer thread
+/// about 350 times a second for nothing (0.046 cores with no client at all, 0.021 now). At 10,000 channels the periodic
+/// timer woke it 330 times a second instead of 370 with a new delay per slot (docs/data-path.md, stop 40).
 /// </para>
 /// </summary>
 public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvider time, ILogger<GeneratorClock> logger) : IHostedService, IDisposable

@@ -17,12 +17,11 @@ public sealed class Generator(MemoryTopics topics, IConfiguration configuration)
         var due = new List<MemoryTopics.Topic>();
         try
         {
-            // The first slot's start, then a periodic timer, as the silo's clock: a new delay per slot woke .NET's timer
-            // thread twice per slot. Whole milliseconds, rounded up: never early.
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, Math.Ceiling(TimeSpan.FromTicks(next * slotTicks - DateTime.UtcNow.Ticks).TotalMilliseconds))), stoppingToken);
-            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(TimeSpan.FromTicks(slotTicks).TotalMilliseconds))));
-            do
+            while (!stoppingToken.IsCancellationRequested)
             {
+                var wait = TimeSpan.FromTicks(next * slotTicks - DateTime.UtcNow.Ticks);
+                // Rounded up to whole milliseconds, as the silo's clock: a fraction of one is a delay of 0, and the loop would spin.
+                if (wait > TimeSpan.Zero) await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)), stoppingToken);
                 var now = DateTime.UtcNow.Ticks / slotTicks;
                 if (now - next >= MemoryTopics.Slots) next = now - MemoryTopics.Slots + 1;
                 for (; next <= now; next++)
@@ -32,7 +31,6 @@ public sealed class Generator(MemoryTopics topics, IConfiguration configuration)
                     due.Clear();
                 }
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException)
         {
