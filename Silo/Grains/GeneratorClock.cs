@@ -129,7 +129,7 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
 
     private void OnTimer()
     {
-        if (!_tickGate.TryEnter()) return; // the tick under way catches this slot up
+        if (!_tickGate.TryEnter()) return; // a tick is still under way (a busy machine): the next one catches this slot up
         try
         {
             var now = time.GetUtcNow().UtcTicks / _slotTicks;
