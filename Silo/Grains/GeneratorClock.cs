@@ -110,7 +110,9 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
 
     public void Dispose()
     {
-        lock (_timerGate) _timer?.Dispose();
+        ITimer? timer;
+        lock (_timerGate) (timer, _timer, _running) = (_timer, null, false); // as StopAsync: a tick or join after it sets nothing
+        timer?.Dispose();
     }
 
     /// <summary>Under _timerGate: sets the timer, if it is not set and a generator is joined, to fire at each slot's start from the next on.</summary>
@@ -134,7 +136,9 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
         {
             var now = time.GetUtcNow().UtcTicks / _slotTicks;
             var first = Interlocked.Exchange(ref _firstSlot, 0);
-            if (first != 0) _next = first; // the timer was set: nothing is owed from before
+            // The timer was set again: nothing is owed from before. Never back: a tick queued before the timer stopped may
+            // have run since and ticked that slot.
+            if (first > _next) _next = first;
             // The clock went back (an NTP step): go on from now rather than wait for the old time to come again.
             if (_next > now + 1) _next = now;
             // Every slot whose start has passed, so a late tick (a busy machine) skips none; after a long pause (over an
