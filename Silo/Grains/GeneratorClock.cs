@@ -25,6 +25,9 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
     private readonly List<IGeneratingChannel>[] _slots = [.. Enumerable.Range(0, Slots).Select(_ => new List<IGeneratingChannel>())];
     private readonly long _slotTicks = options.Value.Interval.Ticks / Slots;
     private long Interval => _slotTicks * Slots;
+    // The timer's period: whole milliseconds, rounded up (timers count them), so never early; a slot that is not a whole
+    // number of them is ticked by the first firing after its start. .NET's periodic timer keeps its times when one firing is late.
+    private TimeSpan Period => WholeMilliseconds(Math.Max(_slotTicks, TimeSpan.TicksPerMillisecond));
     private readonly Streams.ThrottledLog _failures = new(TimeSpan.FromSeconds(10)); // a silo stopping fails them all at once
 
     // The timer is set and stopped under _timerGate, which also orders it with the count of generators joined.
@@ -122,12 +125,12 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
         var now = time.GetUtcNow().UtcTicks;
         var first = now / _slotTicks + 1;
         Volatile.Write(ref _firstSlot, first);
-        // Whole milliseconds, rounded up (timers count them): never early, and a slot that is not a whole number of them
-        // is ticked by the first tick after its start. .NET's periodic timer keeps its times when one firing is late.
-        var period = TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(TimeSpan.FromTicks(_slotTicks).TotalMilliseconds)));
-        _timer.Change(TimeSpan.FromMilliseconds(Math.Ceiling(TimeSpan.FromTicks(first * _slotTicks - now).TotalMilliseconds)), period);
+        _timer.Change(WholeMilliseconds(first * _slotTicks - now), Period);
         _running = true;
     }
+
+    /// <summary><paramref name="ticks"/> rounded up to whole milliseconds: a timer set to a fraction of one would fire early.</summary>
+    private static TimeSpan WholeMilliseconds(long ticks) => TimeSpan.FromMilliseconds(Math.Ceiling(TimeSpan.FromTicks(ticks).TotalMilliseconds));
 
     private void OnTimer()
     {
