@@ -43,11 +43,29 @@ have_images() {
   docker info >/dev/null 2>&1 &&
     docker image inspect mcr.microsoft.com/dotnet/sdk:10.0 mcr.microsoft.com/dotnet/aspnet:10.0 redis:7 >/dev/null 2>&1
 }
+# A dockerd that died without cleaning up (the machine was stopped with it running) leaves its pid files, and the next
+# dockerd refuses to start ("pid file found"). Remove them only when that pid is no dockerd or containerd now.
+remove_stale_pid_files() {
+  local f pid
+  for f in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f" 2>/dev/null || true)
+    case "$(cat "/proc/${pid:-0}/comm" 2>/dev/null)" in
+      dockerd | containerd) ;;
+      *) log "removing stale $f (pid ${pid:-none} is no docker daemon)"; rm -f "$f" ;;
+    esac
+  done
+}
+if ! docker info >/dev/null 2>&1; then remove_stale_pid_files; fi
 if ! have_images && [ -n "$standin" ]; then
   log "base images or dockerd missing: running $standin"
-  bash "$standin" | tail -n 8
+  bash "$standin" | tail -n 8 || true # its failure is reported just below, with the daemon's log
 fi
-docker info >/dev/null 2>&1 || { echo "e2e: no docker engine (install docker, or set STANDIN_SCRIPT)"; echo "0 passed, 1 failed"; exit 1; }
+if ! docker info >/dev/null 2>&1; then
+  echo "e2e: no docker engine (install docker, or set STANDIN_SCRIPT)"
+  [ -f /var/log/dockerd-standin.log ] && { echo "last lines of /var/log/dockerd-standin.log:"; tail -n 5 /var/log/dockerd-standin.log; }
+  echo "0 passed, 1 failed"; exit 1
+fi
 
 emulator_pid=""
 finish() {
