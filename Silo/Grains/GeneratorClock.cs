@@ -135,9 +135,11 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
     private void OnTimer()
     {
         if (!_tickGate.TryEnter()) return; // a tick is still under way (a busy machine): the next one catches this slot up
+        long nowTicks;
         try
         {
-            var now = time.GetUtcNow().UtcTicks / _slotTicks;
+            nowTicks = time.GetUtcNow().UtcTicks;
+            var now = nowTicks / _slotTicks;
             var first = Interlocked.Exchange(ref _firstSlot, 0);
             // The timer was set again: nothing is owed from before. Never back: a tick queued before the timer stopped may
             // have run since and ticked that slot.
@@ -163,6 +165,16 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
                     _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
                     _running = false;
                 }
+            }
+        }
+        else if (nowTicks % _slotTicks >= _slotTicks / 2)
+        {
+            // Half a slot or more past a slot's start: the timer runs on the machine's own clock and slots on the wall clock,
+            // so after the wall clock was stepped by part of a slot (or drifted), every tick would come up to a slot late.
+            // Set it again to fire at the next slot's start.
+            lock (_timerGate)
+            {
+                if (_running) _timer?.Change(WholeMilliseconds(_slotTicks - nowTicks % _slotTicks), Period);
             }
         }
     }

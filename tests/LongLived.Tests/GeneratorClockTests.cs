@@ -32,15 +32,16 @@ public sealed class GeneratorClockTests
         new(Options.Create(new GeneratorOptions { Interval = Interval }), time, NullLogger<GeneratorClock>.Instance);
 
     /// <summary>
-    /// Moves <paramref name="time"/> to <paramref name="target"/> a slot at a time, each step to a slot's start: a fake
-    /// clock moved further at once fires every timer due on the way, but each sees the time it is moved to.
+    /// Moves <paramref name="time"/> to <paramref name="target"/> a millisecond at a time (every timer here is due at a whole
+    /// one, and slots are 2 ms): a fake clock moved further at once fires every timer due on the way, but each sees the
+    /// time it is moved to.
     /// </summary>
     private static void RunTo(FakeTimeProvider time, DateTimeOffset target)
     {
-        var slot = (Interval / GeneratorClock.Slots).Ticks;
+        const long Millisecond = TimeSpan.TicksPerMillisecond;
         while (time.GetUtcNow() < target)
         {
-            var next = new DateTimeOffset((time.GetUtcNow().UtcTicks / slot + 1) * slot, TimeSpan.Zero);
+            var next = new DateTimeOffset((time.GetUtcNow().UtcTicks / Millisecond + 1) * Millisecond, TimeSpan.Zero);
             time.SetUtcNow(next < target ? next : target);
         }
     }
@@ -102,6 +103,29 @@ public sealed class GeneratorClockTests
         await clock.StopAsync(CancellationToken.None);
 
         // Not an hour of silence: the slot's ticks go on at the same times (an hour is whole intervals).
+        Assert.Equal(Enumerable.Range(3, 5).Select(n => SlotStart(30, n)), channel.Ticks.Skip(3));
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1)]
+    public async Task After_the_clock_is_stepped_by_part_of_a_slot_ticks_come_at_slot_starts_again(int stepMs)
+    {
+        // The timer counts on the machine's own clock, slots are on the wall clock: stepped by half a slot (2 ms here), the
+        // wall clock put every tick half a slot late, until the timer was next set.
+        var fake = new FakeTimeProvider(Start + TimeSpan.FromMilliseconds(1));
+        var time = new SteppedTime(fake);
+        using var clock = Clock(time);
+        var channel = new Channel(time); // ticks as the wall clock sees them
+        clock.Join(30, channel);
+        await clock.StartAsync(CancellationToken.None);
+        RunTo(fake, SlotStart(0, 3));
+        Assert.Equal(Enumerable.Range(0, 3).Select(n => SlotStart(30, n)), channel.Ticks);
+
+        time.Step = TimeSpan.FromMilliseconds(stepMs);
+        RunTo(fake, SlotStart(0, 8));
+        await clock.StopAsync(CancellationToken.None);
+
         Assert.Equal(Enumerable.Range(3, 5).Select(n => SlotStart(30, n)), channel.Ticks.Skip(3));
     }
 
