@@ -123,11 +123,50 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// A loopback port nothing listens on, not handed out before in this process, and below the kernel's ephemeral range.
+    /// The kernel's own pick (bind to port 0) could hand out one port twice in a run, and an outgoing connection could take
+    /// it before its server bound it: a silo then failed to start (its HTTP and Orleans gateway ports were one).
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (HandedOut)
+        {
+            for (var attempt = 0; attempt < 1000; attempt++)
+            {
+                var port = Random.Shared.Next(PortsFrom, EphemeralFrom);
+                if (!HandedOut.Add(port)) continue;
+                try
+                {
+                    using var listener = new TcpListener(IPAddress.Loopback, port);
+                    listener.Start();
+                    return port;
+                }
+                catch (SocketException)
+                {
+                    // In use by another process: kept in HandedOut, so it is not tried again.
+                }
+            }
+        }
+        throw new InvalidOperationException($"no free loopback port in {PortsFrom}..{EphemeralFrom - 1} after 1000 attempts");
+    }
+
+    private static readonly HashSet<int> HandedOut = [];
+    private const int PortsFrom = 10_000;
+    // Where outgoing connections take their ports from (net.ipv4.ip_local_port_range; 32768 when it cannot be read).
+    private static readonly int EphemeralFrom = ReadEphemeralFrom();
+
+    private static int ReadEphemeralFrom()
+    {
+        try
+        {
+            var low = int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0]);
+            return low > PortsFrom + 1000 ? low : 32_768;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 32_768;
+        }
     }
 }
 
