@@ -171,11 +171,12 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
         {
             // Half a slot or more past a slot's start: the timer runs on the machine's own clock and slots on the wall clock,
             // so after the wall clock was stepped by part of a slot (or drifted), every tick would come up to a slot late.
-            // Set it again to fire at the next slot's start (from the time now: the tick took some).
+            // Set it again to fire at the next slot's start, counted from the time now (the tick took some); at once if that
+            // start has passed meanwhile.
             lock (_timerGate)
             {
-                var ticks = time.GetUtcNow().UtcTicks;
-                if (_running) _timer?.Change(WholeMilliseconds(_slotTicks - ticks % _slotTicks), Period);
+                var due = (nowTicks / _slotTicks + 1) * _slotTicks - time.GetUtcNow().UtcTicks;
+                if (_running) _timer?.Change(WholeMilliseconds(Math.Max(due, 1)), Period);
             }
         }
     }

@@ -124,9 +124,10 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>
-    /// A loopback port nothing listens on, not handed out before in this process, and below the kernel's ephemeral range.
-    /// The kernel's own pick (bind to port 0) could hand out one port twice in a run, and an outgoing connection could take
-    /// it before its server bound it: a silo then failed to start (its HTTP and Orleans gateway ports were one).
+    /// A loopback port nothing listens on (IPv4 or IPv6), not handed out before in this process, between 20000 and 29999:
+    /// below the kernel's ephemeral range (where outgoing connections take theirs) and clear of the fixed ports of
+    /// run.sh, the shell tests and the bench (11xxx, 30xxx). The kernel's own pick (bind to port 0) handed one port out
+    /// twice in a run, and a silo then did not start (its HTTP and Orleans gateway ports were one).
     /// </summary>
     public static int FreePort()
     {
@@ -134,38 +135,43 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             for (var attempt = 0; attempt < 1000; attempt++)
             {
-                var port = Random.Shared.Next(PortsFrom, EphemeralFrom);
-                if (!HandedOut.Add(port)) continue;
-                try
-                {
-                    using var listener = new TcpListener(IPAddress.Loopback, port);
-                    listener.Start();
-                    return port;
-                }
-                catch (SocketException)
-                {
-                    // In use by another process: kept in HandedOut, so it is not tried again.
-                }
+                var port = Random.Shared.Next(PortsFrom, PortsTo);
+                // A port in use by another process stays in HandedOut, so it is not tried again.
+                if (HandedOut.Add(port) && Free(IPAddress.Loopback, port) && (!Socket.OSSupportsIPv6 || Free(IPAddress.IPv6Loopback, port))) return port;
             }
         }
-        throw new InvalidOperationException($"no free loopback port in {PortsFrom}..{EphemeralFrom - 1} after 1000 attempts");
+        throw new InvalidOperationException($"no free loopback port in {PortsFrom}..{PortsTo - 1} after 1000 attempts");
     }
 
-    private static readonly HashSet<int> HandedOut = [];
-    private const int PortsFrom = 10_000;
-    // Where outgoing connections take their ports from (net.ipv4.ip_local_port_range; 32768 when it cannot be read).
-    private static readonly int EphemeralFrom = ReadEphemeralFrom();
-
-    private static int ReadEphemeralFrom()
+    private static bool Free(IPAddress address, int port)
     {
         try
         {
-            var low = int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0]);
-            return low > PortsFrom + 1000 ? low : 32_768;
+            using var listener = new TcpListener(address, port);
+            listener.Start();
+            return true;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        catch (SocketException ex)
         {
-            return 32_768;
+            return ex.SocketErrorCode == SocketError.AddressNotAvailable; // no such loopback here: nothing can listen on it either
+        }
+    }
+
+    private static readonly HashSet<int> HandedOut = [];
+    private const int PortsFrom = 20_000;
+    private static readonly int PortsTo = Math.Min(30_000, EphemeralFrom());
+
+    /// <summary>Where the kernel's ephemeral ports start (net.ipv4.ip_local_port_range), or 30000 when unknown or lower.</summary>
+    private static int EphemeralFrom()
+    {
+        try
+        {
+            var fields = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            return fields.Length > 0 && int.TryParse(fields[0], out var low) && low > PortsFrom + 1000 ? low : 30_000;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return 30_000;
         }
     }
 }
