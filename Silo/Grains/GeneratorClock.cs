@@ -125,11 +125,18 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
         var now = time.GetUtcNow().UtcTicks;
         var first = now / _slotTicks + 1;
         Volatile.Write(ref _firstSlot, first);
-        _timer.Change(WholeMilliseconds(first * _slotTicks - now), Period);
+        FireFrom(_timer, first, now);
         _running = true;
     }
 
-    /// <summary><paramref name="ticks"/> rounded up to whole milliseconds: a timer set to a fraction of one would fire early.</summary>
+    /// <summary>
+    /// Sets <paramref name="timer"/> to fire at the start of <paramref name="slot"/> (at once if it has passed by
+    /// <paramref name="now"/>), then every slot: in whole milliseconds, rounded up, since a timer set to a fraction of one
+    /// would fire early.
+    /// </summary>
+    private void FireFrom(ITimer timer, long slot, long now) =>
+        timer.Change(WholeMilliseconds(Math.Max(slot * _slotTicks - now, 1)), Period);
+
     private static TimeSpan WholeMilliseconds(long ticks) => TimeSpan.FromMilliseconds(Math.Ceiling(TimeSpan.FromTicks(ticks).TotalMilliseconds));
 
     private void OnTimer()
@@ -171,12 +178,10 @@ public sealed class GeneratorClock(IOptions<GeneratorOptions> options, TimeProvi
         {
             // Half a slot or more past a slot's start: the timer runs on the machine's own clock and slots on the wall clock,
             // so after the wall clock was stepped by part of a slot (or drifted), every tick would come up to a slot late.
-            // Set it again to fire at the next slot's start, counted from the time now (the tick took some); at once if that
-            // start has passed meanwhile.
+            // Set it again to fire at the next slot's start, counted from the time now (the tick took some).
             lock (_timerGate)
             {
-                var due = (nowTicks / _slotTicks + 1) * _slotTicks - time.GetUtcNow().UtcTicks;
-                if (_running) _timer?.Change(WholeMilliseconds(Math.Max(due, 1)), Period);
+                if (_running && _timer is not null) FireFrom(_timer, nowTicks / _slotTicks + 1, time.GetUtcNow().UtcTicks);
             }
         }
     }
